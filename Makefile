@@ -1,0 +1,62 @@
+# Everyday commands. `make run` and `make test` set everything up on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app webapp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEMO_EMAIL ?= demo@example.com
+DEMO_PASSWORD ?= demo-pass-2026
+DEMO_DEVICES ?= 120
+STAMP := $(VENV)/.setup-done
+HTMX := webapp/static/vendor/htmx.min.js
+
+.PHONY: setup run test unit e2e lint format clean db-upgrade seed-demo
+
+setup: $(STAMP) $(HTMX)
+
+$(STAMP): pyproject.toml scripts/setup
+	scripts/setup python
+	@touch $@
+
+$(HTMX): package.json package-lock.json scripts/setup
+	scripts/setup htmx
+
+.chromium-ok: scripts/setup
+	scripts/setup chromium
+	@touch $@
+
+db-upgrade: setup
+	$(FLASK) db upgrade
+
+seed-demo: setup
+	$(FLASK) seed-demo --email $(DEMO_EMAIL) --password $(DEMO_PASSWORD) --devices $(DEMO_DEVICES)
+
+run: setup db-upgrade
+	@$(FLASK) has-contract --email $(DEMO_EMAIL) || $(MAKE) --no-print-directory seed-demo
+	@echo ""
+	@echo "  Portal:      http://$(HOST):$(PORT)/"
+	@echo "  Demo login:  $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo ""
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: setup .chromium-ok
+	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/e2e
+
+unit: setup
+	$(PY) -m pytest tests/unit
+
+e2e: setup .chromium-ok
+	$(PY) -m pytest tests/e2e
+
+lint: setup
+	$(VENV)/bin/ruff check webapp tests
+	$(VENV)/bin/ruff format --check webapp tests
+	$(VENV)/bin/mypy
+
+format: setup
+	$(VENV)/bin/ruff format webapp tests
+	$(VENV)/bin/ruff check --fix webapp tests
+
+clean:
+	rm -rf $(VENV) node_modules webapp/static/vendor .chromium-ok .pytest_cache tests/e2e/screenshots

@@ -1,0 +1,121 @@
+"""Fixtures: an app on a throwaway SQLite database, with CSRF on, and helpers to log in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.factories import PASSWORD, ContractFactory, UserFactory
+from webapp import create_app
+from webapp.extensions import db
+
+PC_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+)
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    for name in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "RECORDINGS_DIR": tmp_path / "recordings",
+        },
+        instance_path=tmp_path / "instance",
+    )
+    # No application context stays pushed during a test: each request gets its own, as
+    # in production (a shared one would share `g`, and with it the logged-in user).
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """A test client that browses like a PC and can fetch the CSRF token of any page."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("User-Agent", PC_USER_AGENT)
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self, path: str = "/login") -> str:
+        html = self.get(path).get_data(as_text=True)
+        match = CSRF_PATTERN.search(html)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+
+    def login(self, email: str, password: str = PASSWORD, **extra: Any) -> Any:
+        data = {"email": email, "password": password, "csrf_token": self.csrf_token(), **extra}
+        return self.post("/login", data=data)
+
+    def post_form(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """POST to *path* with the CSRF token that the page at *path* carries."""
+        token = self.csrf_token(kwargs.pop("token_from", path))
+        return self.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A contractor account, as plain values usable outside an application context."""
+
+    user_id: int
+    contract_id: int
+    email: str
+
+
+def make_account(app: Flask, email: str, **kwargs: Any) -> Account:
+    with app.app_context():
+        user = UserFactory(email=email, contract=ContractFactory(), **kwargs)
+        return Account(user.id, user.contract_id, user.email)
+
+
+@pytest.fixture
+def contractor(app: Flask) -> Account:
+    return make_account(app, "owner@example.com")
+
+
+@pytest.fixture
+def logged_in(client: Client, contractor: Account) -> Client:
+    response = client.login(contractor.email)
+    assert response.status_code == 303
+    return client
+
+
+@pytest.fixture
+def stranger(app: Flask) -> Account:
+    """Another contractor, whose objects must stay invisible."""
+    return make_account(app, "stranger@example.com")
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Callable[[], Any]:
+    """Return a factory of application contexts, for set-up and checks between requests."""
+    return app.app_context

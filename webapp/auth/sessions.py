@@ -1,0 +1,83 @@
+"""Server-side login sessions.
+
+The cookie session holds only a random token; the database holds its hash. Logging
+out, withdrawing or an idle or absolute timeout deletes the row, so a copy of the
+cookie taken earlier no longer logs anyone in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from flask import current_app, request
+from flask_login import LoginManager
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import LoginSession, User, utcnow
+
+# Refresh last_seen_at at most this often, so that browsing does not write on every request.
+_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(user: User) -> str:
+    """Open a login session for *user* in the current transaction and return its token."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=_hash(token),
+            ip=(request.remote_addr or "")[:45],
+            user_agent=request.user_agent.string[:300],
+        )
+    )
+    user.session_token = token
+    return token
+
+
+def end_login_session(token: str | None) -> None:
+    """Delete the login session named by *token*, if it still exists."""
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
+
+
+def load_session_user(token: str) -> User | None:
+    """Return the user whose live login session *token* names, or None."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(LoginSession, User)
+        .join(User, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    login_session, user = row
+    now = utcnow()
+    idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    longest = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    if now - login_session.last_seen_at > idle or now - login_session.created_at > longest:
+        db.session.delete(login_session)
+        db.session.commit()
+        return None
+    if now - login_session.last_seen_at > _TOUCH_INTERVAL:
+        login_session.last_seen_at = now
+        db.session.commit()
+    user.session_token = token
+    return user
+
+
+def init_login_manager(login_manager: LoginManager) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message_category = "info"
+    # Sessions are tracked server-side; Flask-Login's own checks would only log people
+    # out when their address changes.
+    login_manager.session_protection = None
+    login_manager.user_loader(load_session_user)

@@ -1,0 +1,105 @@
+"""Configuration read from the environment, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _instance_secret(instance_path: Path, filename: str, make: Callable[[], str]) -> str:
+    """Return a secret kept in the instance folder, creating it (mode 0600) on first use.
+
+    Development only: a production deployment sets the variable, so every process
+    behind the load balancer shares it.
+    """
+    path = instance_path / filename
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting together must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_config(instance_path: Path) -> dict[str, object]:
+    """Build the Flask configuration mapping from environment variables."""
+    production = os.environ.get("PORTAL_ENV", "development").strip().lower() == "production"
+
+    secret_key = os.environ.get("SECRET_KEY")
+    encryption_keys = os.environ.get("ENCRYPTION_KEYS")
+    if production and not secret_key:
+        raise ConfigError("PORTAL_ENV=production requires SECRET_KEY")
+    if production and not encryption_keys:
+        raise ConfigError("PORTAL_ENV=production requires ENCRYPTION_KEYS")
+    if not secret_key:
+        secret_key = _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32))
+    if not encryption_keys:
+        encryption_keys = _instance_secret(
+            instance_path, "encryption_key", lambda: Fernet.generate_key().decode()
+        )
+
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    )
+    # Heroku-style URLs name the scheme "postgres"; SQLAlchemy wants the driver spelled out.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+
+    recordings_dir = Path(os.environ.get("RECORDINGS_DIR") or instance_path / "recordings")
+
+    return {
+        "PORTAL_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": [k.strip() for k in encryption_keys.split(",") if k.strip()],
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RECORDINGS_DIR": recordings_dir.resolve(),
+        "SERVICE_NAME": os.environ.get("SERVICE_NAME", "みえますねっと"),
+        "SERVICE_INFO_URL": os.environ.get("SERVICE_INFO_URL", "https://www.example.com/service"),
+        "SUPPORT_URL": os.environ.get("SUPPORT_URL", "https://www.example.com/support"),
+        "DEVICE_DOMAIN_SUFFIX": os.environ.get("DEVICE_DOMAIN_SUFFIX", "miemasu.net"),
+        "DEVICES_PER_PAGE": _int("DEVICES_PER_PAGE", 50),
+        "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
+        "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", 12),
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
+        # Cookies are Secure whenever the portal is served over HTTPS (always in production).
+        "SESSION_COOKIE_SECURE": _flag("COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "portal_session",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+    }

@@ -1,0 +1,35 @@
+"""Field encryption for secrets stored in the database (camera passwords)."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import Flask
+
+from .config import ConfigError
+
+
+class FieldCipher:
+    """Encrypt with the first configured key; decrypt with any of them (key rotation)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in keys])
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                "ENCRYPTION_KEYS must be comma-separated Fernet keys "
+                "(python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from exc
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode()
+        except InvalidToken as exc:
+            raise ConfigError("a stored secret cannot be decrypted with ENCRYPTION_KEYS") from exc
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["field_cipher"] = FieldCipher(app.config["ENCRYPTION_KEYS"])

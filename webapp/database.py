@@ -1,0 +1,57 @@
+"""Database connection settings that the ORM cannot express."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """Turn on what SQLite leaves off: foreign keys, WAL, a busy wait, secure deletion."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 5000")
+    # secure_delete overwrites deleted content, so a withdrawn contractor's data is not
+    # left readable in free pages of the database file.
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def checkpoint_wal(session: Any) -> None:
+    """Fold SQLite's write-ahead log back into the database file and truncate it.
+
+    After a withdrawal the log would otherwise still hold the deleted pages.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    with bind.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def lock_for_update(session: Any, model: Any, row_id: int) -> bool:
+    """Lock one row until the transaction ends; return False when the row does not exist.
+
+    PostgreSQL takes the row lock with SELECT … FOR UPDATE, which also holds back any
+    insert that references the row. SQLite has no row locks: a write makes the
+    transaction take the database's write lock, which serialises all writers.
+    """
+    from sqlalchemy import select, update
+
+    if session.get_bind().dialect.name == "sqlite":
+        result = session.execute(
+            update(model).where(model.id == row_id).values(id=model.id),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(result.rowcount)
+    return (
+        session.execute(select(model.id).where(model.id == row_id).with_for_update()).first()
+        is not None
+    )

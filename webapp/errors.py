@@ -1,0 +1,75 @@
+"""Error pages, and small error messages for htmx requests."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, flash, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .htmx import hx_redirect, is_htmx, vary_on_htmx
+
+log = logging.getLogger(__name__)
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("リクエストが正しくありません。", "入力内容を確認して、もう一度お試しください。"),
+    403: ("この操作は許可されていません。", ""),
+    404: ("ページが見つかりません。", "URLが正しいか、機器一覧などからもう一度お探しください。"),
+    405: ("この操作は許可されていません。", ""),
+    410: ("既に削除されています。", ""),
+    413: ("送信されたデータが大きすぎます。", ""),
+    500: (
+        "エラーが発生しました。",
+        "処理は完了していません。しばらくしてからもう一度お試しください。",
+    ),
+}
+
+
+def render_error(
+    status: int, title: str, message: str = "", link: tuple[str, str] | None = None
+) -> Response:
+    """Render an error: a whole page, or for htmx a message swapped into the message area."""
+    if is_htmx():
+        body = render_template("errors/_message.html", title=title, message=message, link=link)
+        response = make_response(body, status)
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return vary_on_htmx(response)
+    body = render_template(
+        "errors/error.html", status=status, title=title, message=message, link=link
+    )
+    return vary_on_htmx(make_response(body, status))
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Response:
+        return render_error(
+            400,
+            "画面の有効期限が切れました。",
+            "お手数ですが、画面を読み込み直してからもう一度操作してください。",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        title, message = MESSAGES.get(status, (error.name, ""))
+        return render_error(status, title, message)
+
+    @app.errorhandler(500)
+    def server_error(error: Exception) -> Response:
+        log.error("unhandled error", exc_info=getattr(error, "original_exception", error))
+        title, message = MESSAGES[500]
+        return render_error(500, title, message)
+
+    from .extensions import login_manager
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Response:
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if is_htmx():
+            # A login form must never be swapped into part of a page.
+            return hx_redirect(url_for("auth.login"))
+        flash("ログインしてください。", "info")
+        return redirect(login_url)

@@ -1,0 +1,29 @@
+"""Template filters: dates and times as a Japanese contractor reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+DISPLAY_ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def date_ja(value: dt.date | None) -> str:
+    """2019年7月5日."""
+    if value is None:
+        return ""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def datetime_ja(value: dt.datetime | None) -> str:
+    """2019/07/08 15:24 in Japan time (values are stored in UTC)."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE).strftime("%Y/%m/%d %H:%M")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(date_ja)
+    app.add_template_filter(datetime_ja)

@@ -1,0 +1,64 @@
+"""Form plumbing shared by every area: input hygiene and acknowledgement checkboxes."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
+
+CONTROL_CHARACTERS_MESSAGE = "使用できない文字が含まれています。"
+
+
+def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:
+    """Return True for NUL, other control characters and unassigned or private code points."""
+    for char in value:
+        if allow_newlines and char in "\r\n\t":
+            continue
+        if unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
+            return True
+    return False
+
+
+class PortalForm(FlaskForm):
+    """A form that refuses control characters in every text field before other checks."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        # Checked first, so that no other validator (or query) ever sees such input.
+        tainted = [
+            field
+            for field in self
+            if isinstance(field, StringField | TextAreaField)
+            and isinstance(field.data, str)
+            and has_control_characters(field.data, allow_newlines=isinstance(field, TextAreaField))
+        ]
+        if not tainted:
+            return super().validate(extra_validators)
+        for field in self:
+            field.errors = [CONTROL_CHARACTERS_MESSAGE] if field in tainted else []
+        return False
+
+
+class Ticked:
+    """Require a checkbox to have been ticked: exactly its own value was posted.
+
+    WTForms' BooleanField reads any non-empty value as True; an acknowledgement
+    counts only when the browser sent the checkbox's real value.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.raw_data != ["y"]:
+            raise StopValidation(self.message)
+
+
+class ChoiceField(SelectField):
+    """A select that refuses a value outside its choices with a message a contractor reads."""
+
+    def pre_validate(self, form: Any) -> None:
+        if (self.data or "") not in {value for value, _label in self.choices}:  # type: ignore[union-attr]
+            raise ValidationError("一覧から選択してください。")

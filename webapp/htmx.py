@@ -1,0 +1,54 @@
+"""The server side of htmx: when to answer with a fragment, and how to redirect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, make_response, redirect, request
+
+
+def is_htmx() -> bool:
+    """Return True for any request that htmx made."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """Return True when htmx will swap the answer into part of the page.
+
+    Boosted links and history restores want the whole page.
+    """
+    return (
+        is_htmx()
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def vary_on_htmx(response: Response) -> Response:
+    """Mark a response whose body depends on HX-Request, so caches keep both."""
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(location: str, status: int = 200) -> Response:
+    """Send the browser to *location* as a full page load (never a swap of a 302)."""
+    response = make_response("", status)
+    response.headers["HX-Redirect"] = location
+    return response
+
+
+def trigger(response: Response, event: str, detail: Any = None) -> Response:
+    """Ask htmx to fire *event* on the page once the response is handled."""
+    existing = response.headers.get("HX-Trigger")
+    events: dict[str, Any] = json.loads(existing) if existing else {}
+    events[event] = detail
+    response.headers["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+def see_other(location: str) -> Response:
+    """Answer a state-changing POST: 303 for a browser, HX-Redirect for htmx."""
+    if is_htmx():
+        return hx_redirect(location)
+    return redirect(location, 303)

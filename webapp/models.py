@@ -1,0 +1,286 @@
+"""The portal's data: contracts, their people, devices, licences, recordings and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from .enums import (
+    CommStatus,
+    DeviceKind,
+    LabelledEnum,
+    LicenceState,
+    Plan,
+    RecordingKind,
+    RecordingStatus,
+    Role,
+    ServiceStatus,
+)
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC (naive, as stored)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def enum_column(enum_cls: type[LabelledEnum]) -> SAEnum:
+    """Store an enum as its short value in a VARCHAR, portable across databases."""
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class EncryptedString(TypeDecorator[str]):
+    """A string encrypted at rest with the application's field cipher (Fernet)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return current_app.extensions["field_cipher"].encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return current_app.extensions["field_cipher"].decrypt(value)
+
+
+class Contract(db.Model):
+    """One annual-pack contract and the contractor's details (契約者情報)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(100))
+    furigana: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(7), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone_work: Mapped[str] = mapped_column(String(20), default="")
+    phone_mobile: Mapped[str] = mapped_column(String(20), default="")
+    phone_home: Mapped[str] = mapped_column(String(20), default="")
+    wants_news: Mapped[bool] = mapped_column(Boolean, default=False)
+    seat_limit: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="contract", passive_deletes=True)
+
+    @property
+    def contractor(self) -> User | None:
+        return next((u for u in self.users if u.role is Role.CONTRACTOR), None)
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: the contractor, or a general user they added."""
+
+    __tablename__ = "portal_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(
+        ForeignKey("contract.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    contract: Mapped[Contract] = relationship(back_populates="users")
+
+    # The raw token of the login session this object was loaded for (not a column).
+    session_token = None  # type: str | None
+
+    def get_id(self) -> str:
+        # Flask-Login keeps this in the cookie session; it names the login session,
+        # not the user, so that ending that session server-side ends the login.
+        if not self.session_token:
+            raise RuntimeError("a user is logged in through a login session")
+        return self.session_token
+
+    @property
+    def is_contractor(self) -> bool:
+        return self.role is Role.CONTRACTOR
+
+
+class LoginSession(db.Model):
+    """A server-side record of one login; deleting it logs that browser out."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class Licence(db.Model):
+    """A licence key of the annual pack and its term."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    # Kept (detached) after withdrawal so a revoked key stays revoked for good.
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contract.id", ondelete="SET NULL"), index=True
+    )
+    plan: Mapped[Plan] = mapped_column(enum_column(Plan))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[LicenceState] = mapped_column(
+        enum_column(LicenceState), default=LicenceState.UNUSED
+    )
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    def effective_state(self, today: dt.date | None = None) -> LicenceState:
+        """Return the state a contractor sees: a used or unused key past its term is 期限切れ."""
+        today = today or dt.date.today()
+        if self.state is not LicenceState.REVOKED and today > self.ends_on:
+            return LicenceState.EXPIRED
+        return self.state
+
+    def days_left(self, today: dt.date | None = None) -> int:
+        """Return the days from *today* to the end of the term (negative once it has passed)."""
+        return (self.ends_on - (today or dt.date.today())).days
+
+    @property
+    def masked_key(self) -> str:
+        return "*" * (len(self.key) - 4) + self.key[-4:]
+
+
+class Device(db.Model):
+    """A registered network camera or recorder (機器)."""
+
+    __table_args__ = (Index("ix_device_contract_id_name", "contract_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id"), unique=True)
+    kind: Mapped[DeviceKind] = mapped_column(enum_column(DeviceKind))
+    name: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(40))
+    # Twelve upper-case hex digits, no separators; shown as 00:80:45:AB:CD:EF.
+    mac: Mapped[str] = mapped_column(String(12), unique=True)
+    domain: Mapped[str] = mapped_column(String(100), unique=True)
+    global_ip: Mapped[str | None] = mapped_column(String(45))
+    camera_admin_user: Mapped[str | None] = mapped_column(String(64))
+    camera_admin_password: Mapped[str | None] = deferred(mapped_column(EncryptedString))
+    camera_list_user: Mapped[str | None] = mapped_column(String(64))
+    camera_list_password: Mapped[str | None] = deferred(mapped_column(EncryptedString))
+    service_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    comm_status: Mapped[CommStatus] = mapped_column(
+        enum_column(CommStatus), default=CommStatus.NEVER_CONNECTED
+    )
+    recording_status: Mapped[RecordingStatus] = mapped_column(
+        enum_column(RecordingStatus), default=RecordingStatus.STOPPED
+    )
+    service_status: Mapped[ServiceStatus] = mapped_column(
+        enum_column(ServiceStatus), default=ServiceStatus.AWAITING_SETUP
+    )
+    setup_completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    licence: Mapped[Licence] = relationship(lazy="joined", innerjoin=True)
+    notification_setting: Mapped[NotificationSetting | None] = relationship(
+        back_populates="device", passive_deletes=True
+    )
+
+    @property
+    def mac_display(self) -> str:
+        return format_mac(self.mac)
+
+    @property
+    def is_camera(self) -> bool:
+        return self.kind is DeviceKind.CAMERA
+
+
+def format_mac(mac: str) -> str:
+    """Format twelve hex digits as 00:80:45:AB:CD:EF."""
+    return ":".join(mac[i : i + 2] for i in range(0, len(mac), 2))
+
+
+class Recording(db.Model):
+    """One stored recording: this row plus a file under RECORDINGS_DIR."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[RecordingKind] = mapped_column(enum_column(RecordingKind))
+    captured_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    # Path relative to RECORDINGS_DIR.
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class NotificationSetting(db.Model):
+    """Which events of one device mail the contract's notification addresses."""
+
+    __tablename__ = "notification_setting"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    on_comm_change: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_recording_stop: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_licence_expiry: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    device: Mapped[Device] = relationship(back_populates="notification_setting")
+
+
+class NotificationRecipient(db.Model):
+    """An address that receives the contract's notification mails (up to five)."""
+
+    __tablename__ = "notification_recipient"
+    __table_args__ = (UniqueConstraint("contract_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+
+
+class AuditEvent(db.Model):
+    """Who did what, when and from where (操作履歴)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_contract_id_at", "contract_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
+    actor_email: Mapped[str] = mapped_column(String(254), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,20 @@
+"""The portal page that a contractor lands on after login."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+
+from ..devices.queries import list_portal_devices, parse_page
+from . import bp
+
+TILES_PER_PAGE = 60
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    page = list_portal_devices(
+        current_user.contract_id, page=parse_page(request.args.get("page")), per_page=TILES_PER_PAGE
+    )
+    return render_template("portal/index.html", page=page)

@@ -1,0 +1,24 @@
+"""Render a screen as a whole page, or only the part that htmx swaps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, make_response, render_template
+from jinja2_fragments.flask import render_blocks
+
+from .htmx import vary_on_htmx, wants_fragment
+
+
+def render_screen(
+    template: str, *, blocks: tuple[str, ...] = ("content",), status: int = 200, **context: Any
+) -> Response:
+    """Render *template*; for an htmx swap, only its *blocks* (the page's main content).
+
+    The same URL serves both, so the response varies on HX-Request.
+    """
+    if wants_fragment():
+        body = render_blocks(template, list(blocks), fragment=True, **context)
+    else:
+        body = render_template(template, **context)
+    return vary_on_htmx(make_response(body, status))

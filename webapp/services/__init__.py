@@ -1,0 +1,1 @@
+"""Business operations that views and commands call, each one transaction."""

@@ -1,0 +1,81 @@
+"""Withdrawing from the service (退会)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, func, select, update
+
+from .. import storage
+from ..audit import record_event
+from ..database import checkpoint_wal, lock_for_update
+from ..enums import LicenceState
+from ..extensions import db
+from ..models import AuditEvent, Contract, Device, Licence, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class DevicesRemain(Exception):
+    """Withdrawal needs every device deleted first."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} devices remain")
+        self.count = count
+
+
+class AlreadyWithdrawn(Exception):
+    """The contract was withdrawn by another request in the meantime."""
+
+
+def may_withdraw(contract_id: int) -> bool:
+    """Return True when nothing stands in the way of withdrawal: no device remains."""
+    return _device_count(contract_id) == 0
+
+
+def _device_count(contract_id: int) -> int:
+    return (
+        db.session.scalar(select(func.count(Device.id)).where(Device.contract_id == contract_id))
+        or 0
+    )
+
+
+def withdraw_contract(contract: Contract) -> None:
+    """Delete everything of the contract, irreversibly, in one transaction.
+
+    Users, login sessions, contractor details, notification settings and history
+    all go (the database cascades from the contract row); its licences are kept
+    revoked and detached so that no key of it can be used again. Only an anonymised
+    audit record of the withdrawal remains. Raises DevicesRemain while any device
+    is registered, and AlreadyWithdrawn when another request got there first.
+    """
+    contract_id = contract.id
+    try:
+        # Locked before the devices are counted, so that a device registered at the same
+        # moment is either counted here or refused by its own transaction, never lost.
+        if not lock_for_update(db.session, Contract, contract_id):
+            raise AlreadyWithdrawn()
+        remaining = _device_count(contract_id)
+        if remaining:
+            raise DevicesRemain(remaining)
+        db.session.execute(
+            update(Licence)
+            .where(Licence.contract_id == contract_id, Licence.state != LicenceState.REVOKED)
+            .values(state=LicenceState.REVOKED, revoked_at=utcnow())
+        )
+        db.session.execute(
+            update(Licence).where(Licence.contract_id == contract_id).values(contract_id=None)
+        )
+        db.session.execute(delete(AuditEvent).where(AuditEvent.contract_id == contract_id))
+        db.session.execute(delete(Contract).where(Contract.id == contract_id))
+        record_event("contract.withdraw", contract_id=None, anonymous=True)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.expunge_all()
+    storage.remove_tree(storage.contract_prefix(contract_id))
+    try:
+        checkpoint_wal(db.session)
+    except Exception:  # the data is gone either way; the log is folded in at the next checkpoint
+        log.exception("WAL checkpoint after withdrawal failed")
