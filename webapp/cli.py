@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
     def issue_licences_command(count: int, plan: str, days: int) -> None:
         """Issue COUNT new licence keys and print them, one a line."""
         _ensure_schema()
-        keys = issue_licences(count, plan=Plan(plan), days=days)
+        keys = issue_licences(count, plan=Plan.of(plan), days=days)
         db.session.commit()
         for key in keys:
             click.echo(format_licence_key(key))

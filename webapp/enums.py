@@ -6,6 +6,7 @@ The stored value is a short English word; the label is what templates show.
 from __future__ import annotations
 
 import enum
+from typing import Self
 
 
 class LabelledEnum(enum.StrEnum):
@@ -18,6 +19,11 @@ class LabelledEnum(enum.StrEnum):
         member._value_ = value
         member.label = label
         return member
+
+    @classmethod
+    def of(cls, value: str) -> Self:
+        """Return the member stored as *value* (ValueError for anything else)."""
+        return cls(value)  # type: ignore[call-arg]
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 CONTROL_CHARACTERS_MESSAGE = "使用できない文字が含まれています。"
@@ -57,8 +58,14 @@ class Ticked:
 
 
 class ChoiceField(SelectField):
-    """A select that refuses a value outside its choices with a message a contractor reads."""
+    """A select of (value, label) pairs that refuses any other value in Japanese."""
+
+    def __init__(self, label: str, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(
+            label, choices=[SelectChoice(value, text) for value, text in choices], **kwargs
+        )
 
     def pre_validate(self, form: Any) -> None:
-        if (self.data or "") not in {value for value, _label in self.choices}:  # type: ignore[union-attr]
+        allowed = {choice.value for choice in self.choices}
+        if (self.data or "") not in allowed:
             raise ValidationError("一覧から選択してください。")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, make_response, redirect, request
+from flask import make_response, redirect, request
+from werkzeug.wrappers import Response
 
 
 def is_htmx() -> bool:

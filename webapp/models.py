@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_login import UserMixin
@@ -35,6 +35,16 @@ from .enums import (
     ServiceStatus,
 )
 from .extensions import db
+
+if TYPE_CHECKING:  # db.Model is built at run time; to the type checker it is the Base
+    from .extensions import Base as Model
+else:
+    Model = db.Model
+
+
+# SQLite would otherwise hand a deleted row's id to the next insert: a stale tab could
+# then act on a new device, and a new device could inherit an old one's files.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def utcnow() -> dt.datetime:
@@ -70,8 +80,10 @@ class EncryptedString(TypeDecorator[str]):
         return current_app.extensions["field_cipher"].decrypt(value)
 
 
-class Contract(db.Model):
+class Contract(Model):
     """One annual-pack contract and the contractor's details (契約者情報)."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_name: Mapped[str] = mapped_column(String(100), default="")
@@ -93,10 +105,11 @@ class Contract(db.Model):
         return next((u for u in self.users if u.role is Role.CONTRACTOR), None)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who logs in: the contractor, or a general user they added."""
 
     __tablename__ = "portal_user"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(
@@ -125,10 +138,11 @@ class User(UserMixin, db.Model):
         return self.role is Role.CONTRACTOR
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A server-side record of one login; deleting it logs that browser out."""
 
     __tablename__ = "login_session"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -143,8 +157,10 @@ class LoginSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Licence(db.Model):
+class Licence(Model):
     """A licence key of the annual pack and its term."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)
@@ -177,10 +193,13 @@ class Licence(db.Model):
         return "*" * (len(self.key) - 4) + self.key[-4:]
 
 
-class Device(db.Model):
+class Device(Model):
     """A registered network camera or recorder (機器)."""
 
-    __table_args__ = (Index("ix_device_contract_id_name", "contract_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_device_contract_id_name", "contract_id", "name", "id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
@@ -228,8 +247,10 @@ def format_mac(mac: str) -> str:
     return ":".join(mac[i : i + 2] for i in range(0, len(mac), 2))
 
 
-class Recording(db.Model):
+class Recording(Model):
     """One stored recording: this row plus a file under RECORDINGS_DIR."""
+
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
@@ -241,7 +262,7 @@ class Recording(db.Model):
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
 
 
-class NotificationSetting(db.Model):
+class NotificationSetting(Model):
     """Which events of one device mail the contract's notification addresses."""
 
     __tablename__ = "notification_setting"
@@ -256,22 +277,25 @@ class NotificationSetting(db.Model):
     device: Mapped[Device] = relationship(back_populates="notification_setting")
 
 
-class NotificationRecipient(db.Model):
+class NotificationRecipient(Model):
     """An address that receives the contract's notification mails (up to five)."""
 
     __tablename__ = "notification_recipient"
-    __table_args__ = (UniqueConstraint("contract_id", "email"),)
+    __table_args__ = (UniqueConstraint("contract_id", "email"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what, when and from where (操作履歴)."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_contract_id_at", "contract_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_event_contract_id_at", "contract_id", "occurred_at"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

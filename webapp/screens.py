@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, render_template
+from flask import make_response, render_template
 from jinja2_fragments.flask import render_blocks
+from werkzeug.wrappers import Response
 
 from .htmx import vary_on_htmx, wants_fragment
 

@@ -27,11 +27,19 @@ CSRF_PATTERN = re.compile(
 )
 
 
-@pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for name in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV"):
+CONFIG_VARIABLES = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's own configuration out of the tests."""
+    for name in CONFIG_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    app = create_app(
+
+
+def build_app(tmp_path: Path) -> Flask:
+    """Create the app on an empty SQLite file in *tmp_path* (no schema yet)."""
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
@@ -41,6 +49,11 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
         },
         instance_path=tmp_path / "instance",
     )
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = build_app(tmp_path)
     # No application context stays pushed during a test: each request gets its own, as
     # in production (a shared one would share `g`, and with it the logged-in user).
     with app.app_context():

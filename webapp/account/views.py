@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, make_response, render_template, request, session, url_for
+from flask import abort, make_response, render_template, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
 
 from ..access import contractor_required
 from ..extensions import db

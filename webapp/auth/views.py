@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import (
-    Response,
     current_app,
     flash,
     make_response,
@@ -17,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from ..audit import record_event
 from ..extensions import db

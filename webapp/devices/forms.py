@@ -42,10 +42,10 @@ class DeviceSearchForm(PortalForm):
             model=(self.model.data or "").strip(),
             mac=(self.mac.data or "").strip(),
             domain=(self.domain.data or "").strip(),
-            service_status=ServiceStatus(self.service_status.data)
+            service_status=ServiceStatus.of(self.service_status.data)
             if self.service_status.data
             else None,
-            plan=Plan(self.plan.data) if self.plan.data else None,
+            plan=Plan.of(self.plan.data) if self.plan.data else None,
         )
 
 

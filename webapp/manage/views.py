@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from ..access import contractor_required
 from ..enums import Role

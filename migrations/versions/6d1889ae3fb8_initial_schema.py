@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3e8fe984663f
+Revision ID: 6d1889ae3fb8
 Revises: 
-Create Date: 2026-11-26 06:54:38.676905
+Create Date: 2026-11-26 07:01:20.257591
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3e8fe984663f'
+revision = '6d1889ae3fb8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -31,7 +31,8 @@ def upgrade():
     sa.Column('wants_news', sa.Boolean(), nullable=False),
     sa.Column('seat_limit', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract')),
+    sqlite_autoincrement=True
     )
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -46,7 +47,8 @@ def upgrade():
     sa.Column('summary', sa.String(length=200), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_audit_event_contract_id_contract'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_event_contract_id_at', ['contract_id', 'occurred_at'], unique=False)
@@ -63,7 +65,8 @@ def upgrade():
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_licence_contract_id_contract'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_licence')),
-    sa.UniqueConstraint('key', name=op.f('uq_licence_key'))
+    sa.UniqueConstraint('key', name=op.f('uq_licence_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('licence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_licence_contract_id'), ['contract_id'], unique=False)
@@ -74,7 +77,8 @@ def upgrade():
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_notification_recipient_contract_id_contract'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_recipient')),
-    sa.UniqueConstraint('contract_id', 'email', name=op.f('uq_notification_recipient_contract_id'))
+    sa.UniqueConstraint('contract_id', 'email', name=op.f('uq_notification_recipient_contract_id')),
+    sqlite_autoincrement=True
     )
     op.create_table('portal_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -86,7 +90,8 @@ def upgrade():
     sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_portal_user_contract_id_contract'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_user')),
-    sa.UniqueConstraint('email', name=op.f('uq_portal_user_email'))
+    sa.UniqueConstraint('email', name=op.f('uq_portal_user_email')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('portal_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_portal_user_contract_id'), ['contract_id'], unique=False)
@@ -116,7 +121,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device')),
     sa.UniqueConstraint('domain', name=op.f('uq_device_domain')),
     sa.UniqueConstraint('licence_id', name=op.f('uq_device_licence_id')),
-    sa.UniqueConstraint('mac', name=op.f('uq_device_mac'))
+    sa.UniqueConstraint('mac', name=op.f('uq_device_mac')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('device', schema=None) as batch_op:
         batch_op.create_index('ix_device_contract_id_name', ['contract_id', 'name', 'id'], unique=False)
@@ -131,7 +137,8 @@ def upgrade():
     sa.Column('user_agent', sa.String(length=300), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['portal_user.id'], name=op.f('fk_login_session_user_id_portal_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_session')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_login_session_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_login_session_token_hash')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('login_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_login_session_user_id'), ['user_id'], unique=False)
@@ -154,7 +161,8 @@ def upgrade():
     sa.Column('storage_key', sa.String(length=255), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_recording_device_id_device'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recording')),
-    sa.UniqueConstraint('storage_key', name=op.f('uq_recording_storage_key'))
+    sa.UniqueConstraint('storage_key', name=op.f('uq_recording_storage_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('recording', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recording_device_id'), ['device_id'], unique=False)
