@@ -233,6 +233,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
             )
             setup = now - dt.timedelta(days=rng.randrange(1, 300), minutes=rng.randrange(1440))
         camera = kind is DeviceKind.CAMERA
+        own_list_pair = camera and rng.random() < 0.5
         device_rows.append(
             {
                 "contract_id": contract.id,
@@ -245,8 +246,9 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
                 "global_ip": f"203.0.113.{rng.randrange(1, 255)}" if setup else None,
                 "camera_admin_user": "admin" if camera else None,
                 "camera_admin_password": fake.password(length=12) if camera else None,
-                "camera_list_user": "viewer" if camera and rng.random() < 0.5 else None,
-                "camera_list_password": None,
+                # Half the cameras have a separate viewing account; the rest use the admin pair.
+                "camera_list_user": "viewer" if own_list_pair else None,
+                "camera_list_password": fake.password(length=12) if own_list_pair else None,
                 "service_started_on": licence["starts_on"] if setup else None,
                 "comm_status": comm,
                 "recording_status": recording,
