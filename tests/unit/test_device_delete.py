@@ -258,3 +258,11 @@ def test_files_already_missing_do_not_block_deletion(
         Path(path).unlink()
     assert logged_in.post_form(f"/devices/{device['id']}/delete", BOTH).status_code == 303
     assert counts(app, device["id"])["device"] == 0
+
+
+def test_a_stale_panel_under_htmx_goes_back_to_the_list(logged_in: Client, device: dict) -> None:
+    logged_in.post_form(f"/devices/{device['id']}/delete", BOTH)
+    response = logged_in.get(f"/devices/{device['id']}/licence", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"] == "/devices"
+    listing = logged_in.get("/devices").get_data(as_text=True)
+    assert "機器「Camera0A」は既に削除されています。" in listing

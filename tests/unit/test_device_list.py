@@ -84,7 +84,7 @@ def test_list_shows_every_device_of_the_contract_only(
     assert "00:80:45:AB:CD:EF" in html
     for label in ("検索条件", "機器名", "品番", "MACアドレス", "ドメイン名", "サービス稼働状態"):
         assert label in html
-    for label in ("加入サービス", "検索", "表示項目切替", "詳細", "前へ", "次へ"):
+    for label in ("加入サービス", "検索", "表示項目切替", "詳細"):
         assert label in html
 
 

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
-from ..htmx import see_other
+from ..htmx import hx_redirect, is_htmx, see_other
 from ..screens import render_screen
 from ..services.devices import AlreadyDeleted, delete_device
 from . import bp
@@ -71,10 +71,11 @@ def index() -> Response:
     if invalid:
         page.items, page.matching = [], 0
     state = list_query_args(search, view, page.page)
-    blocks = ("device_list", "search_form") if invalid else ("device_list",)
+    # The form travels with the list (out of band), so that htmx's history snapshots keep
+    # the fields in step with the list they produced.
     return render_screen(
         "devices/index.html",
-        blocks=blocks,
+        blocks=("device_list", "search_form"),
         status=422 if invalid else 200,
         form=form,
         page=page,
@@ -144,6 +145,10 @@ def delete(device_id: int) -> Response:
 def device_gone(error: DeviceGone) -> Response:
     from ..errors import render_error
 
+    if is_htmx():
+        # The panel on screen is stale: reload the list rather than leave it clickable.
+        flash(f"機器「{error.summary}」は既に削除されています。", "info")
+        return hx_redirect(url_for("devices.index"))
     return render_error(
         410,
         "この機器は既に削除されています。",

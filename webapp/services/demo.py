@@ -162,7 +162,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         furigana=f"{last_kana} {first_kana}",
         postal_code=fake.zipcode().replace("-", ""),
         address=fake.address().split(" ", 1)[-1],
-        phone_work=fake.phone_number(),
+        phone_work=f"03-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}",
         phone_mobile=f"090-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}",
         seat_limit=5,
     )

@@ -1,0 +1,67 @@
+"""The login site refuses smartphones and tablets (ログインはパソコンから行ってください)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.pages import Shot, heading
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1"
+)
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "viewport"),
+    [(IPHONE, {"width": 390, "height": 844}), (IPAD, {"width": 820, "height": 1180})],
+    ids=["iphone", "ipad"],
+)
+def test_login_from_a_smartphone_or_tablet_is_refused(
+    browser: Browser, base_url: str, shot: Shot, user_agent: str, viewport: dict[str, int]
+) -> None:
+    """A phone or tablet gets the refusal on /login, and no password field to fill."""
+    context = browser.new_context(
+        base_url=base_url,
+        user_agent=user_agent,
+        viewport=viewport,
+        is_mobile=True,
+        has_touch=True,
+        locale="ja-JP",
+    )
+    try:
+        page = context.new_page()
+        response = page.goto("/login")
+        assert response is not None
+        assert response.status == 403
+        expect(heading(page, "ログインはパソコンから行ってください")).to_be_visible()
+        expect(page.get_by_label("パスワード", exact=True)).to_have_count(0)
+        expect(page.locator("input[type=password]")).to_have_count(0)
+        expect(page.get_by_role("button", name="ログイン", exact=True)).to_have_count(0)
+        shot(page, "refused")
+    finally:
+        context.close()
+
+
+def test_the_refusal_fits_a_phone_screen(browser: Browser, base_url: str) -> None:
+    """The refusal is readable on the phone it refuses: no page wider than the screen."""
+    context = browser.new_context(
+        base_url=base_url,
+        user_agent=IPHONE,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="ja-JP",
+    )
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        expect(heading(page, "ログインはパソコンから行ってください")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
