@@ -53,18 +53,20 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import crypto, useragent
+    from . import crypto, mail, useragent
     from .auth import sessions
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).parent.parent / "migrations"), render_as_batch=True
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     sessions.init_login_manager(login_manager)
     crypto.init_app(app)
+    mail.init_app(app)
     useragent.warm_up()
 
 
@@ -72,8 +74,9 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
+    from .history import bp as history_bp
     from .manage import bp as manage_bp
     from .portal import bp as portal_bp
 
-    for blueprint in (auth_bp, portal_bp, manage_bp, devices_bp, account_bp):
+    for blueprint in (auth_bp, portal_bp, manage_bp, devices_bp, account_bp, history_bp):
         app.register_blueprint(blueprint)

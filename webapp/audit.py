@@ -10,6 +10,18 @@ from flask_login import current_user
 from .extensions import db
 from .models import AuditEvent
 
+# What each recorded action is called in 操作履歴.
+ACTION_LABELS = {
+    "login": "ログイン",
+    "logout": "ログアウト",
+    "device.register": "機器登録",
+    "device.update": "機器情報の変更",
+    "device.setup": "機器設定",
+    "device.exchange": "機器の交換",
+    "device.delete": "機器の削除 (解約)",
+    "licence.revoke": "ライセンスの失効 (運営)",
+}
+
 
 def record_event(
     action: str,

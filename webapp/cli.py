@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import click
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import select
 
-from .enums import Plan
+from .enums import LicenceState, Plan
 from .extensions import db
+from .identifiers import normalise_licence_key
+from .models import Contract, Device, Licence
 from .services.contracts import (
     EmailTaken,
     create_contract,
@@ -18,6 +22,7 @@ from .services.contracts import (
     issue_licences,
 )
 from .services.demo import seed_demo
+from .services.licences import LicenceNotFound, revoke_licence, send_reminders
 
 
 def _ensure_schema() -> None:
@@ -71,14 +76,102 @@ def init_app(app: Flask) -> None:
         show_default=True,
         help="加入サービス: " + ", ".join(f"{p.value}={p.label}" for p in Plan),
     )
-    @click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650))
-    def issue_licences_command(count: int, plan: str, days: int) -> None:
+    @click.option(
+        "--starts", type=click.DateTime(["%Y-%m-%d"]), help="First day of the term [today]."
+    )
+    @click.option("--years", default=1, show_default=True, type=click.IntRange(1, 10))
+    @click.option("--days", type=click.IntRange(1, 3650), help="A term of exactly DAYS days.")
+    @click.option("--contract-id", type=int, help="Reserve the keys for one contract.")
+    def issue_licences_command(
+        count: int,
+        plan: str,
+        starts: dt.datetime | None,
+        years: int,
+        days: int | None,
+        contract_id: int | None,
+    ) -> None:
         """Issue COUNT new licence keys and print them, one a line."""
         _ensure_schema()
-        keys = issue_licences(count, plan=Plan.of(plan), days=days)
+        if contract_id is not None and db.session.get(Contract, contract_id) is None:
+            raise click.BadParameter(f"no contract {contract_id}", param_hint="--contract-id")
+        keys = issue_licences(
+            count,
+            plan=Plan.of(plan),
+            starts_on=starts.date() if starts else None,
+            years=years,
+            days=days,
+            contract_id=contract_id,
+        )
         db.session.commit()
         for key in keys:
             click.echo(format_licence_key(key))
+
+    @app.cli.command("list-licences")
+    @click.option(
+        "--state",
+        type=click.Choice([state.value for state in LicenceState]),
+        help="Only licences in this state (期限切れ is judged by the date).",
+    )
+    @click.option("--contract-id", type=int, help="Only this contract's licences.")
+    @click.option("--expiring-within", type=click.IntRange(0, 3650), help="Days from today.")
+    def list_licences_command(
+        state: str | None, contract_id: int | None, expiring_within: int | None
+    ) -> None:
+        """List licences as tab-separated lines: key, plan, term, state, contract, device."""
+        _ensure_schema()
+        today = dt.date.today()
+        query = (
+            select(Licence, Device.name)
+            .outerjoin(Device, Device.licence_id == Licence.id)
+            .order_by(Licence.ends_on, Licence.id)
+        )
+        if contract_id is not None:
+            query = query.where(Licence.contract_id == contract_id)
+        if expiring_within is not None:
+            query = query.where(Licence.ends_on <= today + dt.timedelta(days=expiring_within))
+        click.echo("key\tplan\tstarts_on\tends_on\tstate\tcontract\tdevice")
+        for licence, device_name in db.session.execute(query):
+            effective = licence.effective_state(today)
+            if state and effective.value != state:
+                continue
+            click.echo(
+                "\t".join(
+                    [
+                        format_licence_key(licence.key),
+                        licence.plan.value,
+                        licence.starts_on.isoformat(),
+                        licence.ends_on.isoformat(),
+                        effective.value,
+                        str(licence.contract_id or "-"),
+                        device_name or "-",
+                    ]
+                )
+            )
+
+    @app.cli.command("revoke-licence")
+    @click.argument("key")
+    @click.option("--reason", default="", help="Kept in the audit log.")
+    def revoke_licence_command(key: str, reason: str) -> None:
+        """Revoke licence KEY for good; a device using it stops its service."""
+        _ensure_schema()
+        normalised = normalise_licence_key(key)
+        if normalised is None:
+            raise click.BadParameter("not a licence key (20 characters)", param_hint="KEY")
+        try:
+            licence = revoke_licence(normalised, reason=reason)
+        except LicenceNotFound as exc:
+            raise click.ClickException(f"no licence {key}") from exc
+        click.echo(f"{format_licence_key(licence.key)} revoked")
+
+    @app.cli.command("send-reminders")
+    @click.option(
+        "--today", type=click.DateTime(["%Y-%m-%d"]), help="Pretend it is this day [today]."
+    )
+    def send_reminders_command(today: dt.datetime | None) -> None:
+        """Mail licence-expiry reminders (90, 30 and 0 days before). Meant for cron."""
+        _ensure_schema()
+        sent = send_reminders(today.date() if today else None)
+        click.echo(f"{sent} reminder mail(s) sent")
 
     @app.cli.command("has-contract")
     @click.option("--email", required=True)

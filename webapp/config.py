@@ -102,4 +102,16 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_NAME": "portal_session",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # A shared store (redis://…, memcached://…) when several processes serve.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Mail: SMTP when MAIL_SERVER is set; otherwise mails land in MAIL_OUTBOX_DIR.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "portal@localhost"),
+        "MAIL_OUTBOX_DIR": Path(os.environ.get("MAIL_OUTBOX_DIR") or instance_path / "outbox"),
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, flash, make_response, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -51,6 +53,18 @@ def init_app(app: Flask) -> None:
             "画面の有効期限が切れました。",
             "お手数ですが、画面を読み込み直してからもう一度操作してください。",
         )
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> Response:
+        seconds = error.limit.limit.get_expiry()
+        response = render_error(
+            429,
+            "操作の回数が上限に達しました。",
+            "安全のため、しばらく受け付けを止めています。"
+            f"約{max(1, math.ceil(seconds / 60))}分後にもう一度お試しください。",
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

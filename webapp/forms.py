@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectField, StringField, TextAreaField
+from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
@@ -57,11 +57,14 @@ class Ticked:
             raise StopValidation(self.message)
 
 
-class ChoiceField(SelectField):
-    """A select of (value, label) pairs that refuses any other value in Japanese."""
+class _JapaneseChoices:
+    """Choices given as (value, label) pairs; any other value is refused in Japanese."""
+
+    choices: Any
+    data: Any
 
     def __init__(self, label: str, choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]
             label, choices=[SelectChoice(value, text) for value, text in choices], **kwargs
         )
 
@@ -69,3 +72,29 @@ class ChoiceField(SelectField):
         allowed = {choice.value for choice in self.choices}
         if (self.data or "") not in allowed:
             raise ValidationError("一覧から選択してください。")
+
+
+class ChoiceField(_JapaneseChoices, SelectField):
+    """A select (<select>) of (value, label) pairs."""
+
+
+class RadioChoiceField(_JapaneseChoices, RadioField):
+    """Radio buttons of (value, label) pairs."""
+
+
+def stripped(value: Any) -> Any:
+    """Filter: trim surrounding white space from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class JapaneseDateField(DateField):
+    """A YYYY-MM-DD date (what <input type=date> sends), refused in Japanese otherwise."""
+
+    def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("日付は YYYY-MM-DD の形式で入力してください。") from exc

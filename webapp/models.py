@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -45,6 +46,11 @@ else:
 # SQLite would otherwise hand a deleted row's id to the next insert: a stale tab could
 # then act on a new device, and a new device could inherit an old one's files.
 NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
+def key_digest(key: str) -> str:
+    """Return the digest by which a (normalised) licence key is looked up."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def utcnow() -> dt.datetime:
@@ -164,6 +170,13 @@ class Licence(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)
+    # Keys are looked up by their SHA-256 digest: comparing a guess against stored keys
+    # inside an index would otherwise leak, through timing, how close the guess came.
+    key_digest: Mapped[str] = mapped_column(
+        String(64),
+        unique=True,
+        default=lambda context: key_digest(context.get_current_parameters()["key"]),
+    )
     # Kept (detached) after withdrawal so a revoked key stays revoked for good.
     contract_id: Mapped[int | None] = mapped_column(
         ForeignKey("contract.id", ondelete="SET NULL"), index=True
@@ -233,6 +246,12 @@ class Device(Model):
         back_populates="device", passive_deletes=True
     )
 
+    def effective_service_status(self, today: dt.date | None = None) -> ServiceStatus:
+        """Return サービス稼働状態 as the contractor sees it: a lapsed licence stops the service."""
+        if self.licence.effective_state(today) in {LicenceState.EXPIRED, LicenceState.REVOKED}:
+            return ServiceStatus.SUSPENDED
+        return self.service_status
+
     @property
     def mac_display(self) -> str:
         return format_mac(self.mac)
@@ -260,6 +279,33 @@ class Recording(Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     # Path relative to RECORDINGS_DIR.
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class DeviceExchange(Model):
+    """One exchange (機器の交換): the hardware a device record moved from and to."""
+
+    __tablename__ = "device_exchange"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    exchanged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    old_model: Mapped[str] = mapped_column(String(40))
+    old_mac: Mapped[str] = mapped_column(String(12))
+    new_model: Mapped[str] = mapped_column(String(40))
+    new_mac: Mapped[str] = mapped_column(String(12))
+
+
+class LicenceReminder(Model):
+    """A licence-expiry reminder that has been sent (or claimed by a run that is sending it)."""
+
+    __tablename__ = "licence_reminder"
+    __table_args__ = (UniqueConstraint("licence_id", "days_before"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    licence_id: Mapped[int] = mapped_column(ForeignKey("licence.id", ondelete="CASCADE"))
+    days_before: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class NotificationSetting(Model):

@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import stamp
 
 from tests.factories import PASSWORD, ContractFactory, UserFactory
 from webapp import create_app
@@ -58,6 +59,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     # in production (a shared one would share `g`, and with it the logged-in user).
     with app.app_context():
         db.create_all()
+        stamp()  # the schema is current: commands that upgrade first find nothing to do
     yield app
     with app.app_context():
         db.session.remove()

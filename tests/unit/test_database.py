@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from tests.unit.conftest import build_app
 from webapp.extensions import db
@@ -45,3 +45,26 @@ def test_sqlite_runs_with_foreign_keys_wal_and_secure_delete(migrated: Flask) ->
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA secure_delete")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_the_key_digest_migration_backfills_existing_licences(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from webapp.models import Licence, key_digest
+
+    app = build_app(tmp_path)
+    with app.app_context():
+        upgrade(revision="6d1889ae3fb8")
+        db.session.execute(
+            text(
+                "INSERT INTO licence (key, plan, starts_on, ends_on, state, issued_at) "
+                "VALUES ('ABCDEFGHJKMNPQRSTVWX', 'rec7', :d, :d, 'unused', :t)"
+            ),
+            {"d": dt.date(2026, 1, 1), "t": dt.datetime(2026, 1, 1)},
+        )
+        db.session.commit()
+        upgrade()
+        licence = db.session.scalars(select(Licence)).one()
+        assert licence.key_digest == key_digest("ABCDEFGHJKMNPQRSTVWX")
+        db.session.remove()
+        db.engine.dispose()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, Regexp
+from typing import Any
 
-from ..enums import Plan, ServiceStatus
-from ..forms import ChoiceField, PortalForm, Ticked
+from flask import current_app
+from wtforms import BooleanField, PasswordField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+
+from ..enums import DeviceKind, Plan, ServiceStatus
+from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
+from ..identifiers import normalise_domain, normalise_licence_key, normalise_mac
+from ..models import Device
 from .queries import DeviceSearch
 
 ANY = ("", "すべて")
@@ -68,3 +73,165 @@ class DeleteDeviceForm(PortalForm):
         "解約の理由 (アンケート・任意)",
         [Optional(), Length(max=1000, message="1000文字以内で入力してください。")],
     )
+
+
+MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-_/.]*$"
+MODEL_MESSAGE = "品番は半角英数字と「-」で入力してください。(例: WV-S1131)"
+CREDENTIAL_PATTERN = r"^[\x21-\x7e]*$"
+CREDENTIAL_MESSAGE = "半角英数字と記号で入力してください (空白は使えません)。"
+
+
+def _name_field() -> StringField:
+    return StringField(
+        "機器名",
+        [
+            InputRequired("機器名を入力してください。"),
+            Length(max=40, message="機器名は40文字以内で入力してください。"),
+        ],
+        filters=[stripped],
+    )
+
+
+def _model_field() -> StringField:
+    return StringField(
+        "品番",
+        [
+            InputRequired("品番を入力してください。"),
+            Length(max=40, message="品番は40文字以内で入力してください。"),
+            Regexp(MODEL_PATTERN, message=MODEL_MESSAGE),
+        ],
+        filters=[stripped, lambda v: v.upper() if isinstance(v, str) else v],
+    )
+
+
+def _mac_field() -> StringField:
+    return StringField(
+        "MACアドレス",
+        [
+            InputRequired("MACアドレスを入力してください。"),
+            Length(max=20, message="MACアドレスの形式が正しくありません。"),
+        ],
+        filters=[stripped],
+    )
+
+
+class MacFormMixin:
+    """Validates the MAC field and keeps its normalised form in ``normalised_mac``."""
+
+    normalised_mac: str = ""
+
+    def validate_mac(self, field: StringField) -> None:
+        mac = normalise_mac(field.data or "")
+        if mac is None:
+            raise ValidationError("MACアドレスの形式が正しくありません。(例: 00:80:45:AB:CD:EF)")
+        self.normalised_mac = mac
+
+
+class RegisterDeviceForm(MacFormMixin, PortalForm):
+    """機器登録."""
+
+    licence_key = StringField(
+        "ライセンスキー",
+        [
+            InputRequired("ライセンスキーを入力してください。"),
+            Length(max=40, message="ライセンスキーの形式が正しくありません。"),
+        ],
+        filters=[stripped],
+    )
+    name = _name_field()
+    model = _model_field()
+    mac = _mac_field()
+    kind = RadioChoiceField("機器の種類", choices=DeviceKind.choices(), default="camera")
+
+    normalised_key: str = ""
+
+    def validate_licence_key(self, field: StringField) -> None:
+        key = normalise_licence_key(field.data or "")
+        if key is None:
+            raise ValidationError(
+                "ライセンスキーの形式が正しくありません。(例: ABCD-EFGH-JKMN-PQRS-TVWX の20文字)"
+            )
+        self.normalised_key = key
+
+
+class ExchangeDeviceForm(MacFormMixin, PortalForm):
+    """機器の交換: the new hardware."""
+
+    model = _model_field()
+    mac = _mac_field()
+
+
+def _credential(label: str, *, password: bool = False) -> StringField:
+    field_class = PasswordField if password else StringField
+    return field_class(
+        label,
+        [
+            Optional(),
+            Length(max=64, message=f"{label}は64文字以内で入力してください。"),
+            Regexp(CREDENTIAL_PATTERN, message=CREDENTIAL_MESSAGE),
+        ],
+        filters=[] if password else [stripped],
+    )
+
+
+class EditDeviceForm(PortalForm):
+    """変更画面: name, domain and (for cameras) the camera credentials."""
+
+    name = _name_field()
+    domain = StringField(
+        "ドメイン名",
+        [
+            InputRequired("ドメイン名を入力してください。"),
+            Length(max=100, message="ドメイン名は100文字以内で入力してください。"),
+        ],
+        filters=[stripped],
+    )
+    camera_admin_user = _credential("ユーザー ID")
+    camera_admin_password = _credential("パスワード", password=True)
+    camera_list_user = _credential("ユーザー ID")
+    camera_list_password = _credential("パスワード", password=True)
+
+    normalised_domain: str = ""
+
+    def __init__(self, *args: Any, device: Device, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.device = device
+        # Two pairs share their labels inside their fieldsets; their ids stay distinct.
+        if device.kind is not DeviceKind.CAMERA:
+            for name in (
+                "camera_admin_user",
+                "camera_admin_password",
+                "camera_list_user",
+                "camera_list_password",
+            ):
+                delattr(self, name)
+
+    def validate_domain(self, field: StringField) -> None:
+        domain = normalise_domain(field.data or "", current_app.config["DEVICE_DOMAIN_SUFFIX"])
+        if domain is None:
+            raise ValidationError(
+                "ドメイン名は半角英小文字・数字・「-」で入力してください。"
+                f"(例: camera01.{current_app.config['DEVICE_DOMAIN_SUFFIX']})"
+            )
+        self.normalised_domain = domain
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.device.kind is not DeviceKind.CAMERA:
+            return valid
+        # Checked on the form, not per field: an empty optional field skips its own checks.
+        pairs = (
+            (self.camera_admin_user, self.camera_admin_password, "camera_admin_password"),
+            (self.camera_list_user, self.camera_list_password, "camera_list_password"),
+        )
+        for user, password, stored_as in pairs:
+            message = None
+            if user.data and not password.data and not getattr(self.device, stored_as):
+                message = "パスワードを入力してください。"
+            elif not user.data and password.data:
+                # Without a viewing user, the management pair is used for viewing.
+                message = "ユーザー IDも入力してください。"
+            if message and not password.errors:
+                password.errors = [*password.errors, message]
+                valid = False
+        return valid

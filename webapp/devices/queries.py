@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.orm import contains_eager
 
-from ..enums import Plan, ServiceStatus
+from ..enums import LicenceState, Plan, ServiceStatus
 from ..extensions import db
 from ..models import AuditEvent, Device, Licence
-
-MAX_PAGE = 10**6
+from ..paging import Pagination
 
 
 class DeviceGone(Exception):
@@ -54,16 +53,20 @@ def deletion_event(device_id: int, contract_id: int) -> AuditEvent | None:
     )
 
 
-def parse_page(raw: str | None) -> int:
-    """Read a 1-based page number leniently: anything unusable is page 1."""
-    if raw is None or not raw.isdigit() or len(raw) > 7:
-        return 1
-    return min(max(int(raw), 1), MAX_PAGE)
-
-
 def normalise_mac_fragment(value: str) -> str:
     """Strip separators and case from (part of) a MAC address."""
     return value.replace(":", "").replace("-", "").strip().upper()
+
+
+def service_status_is(status: ServiceStatus, today: dt.date) -> ColumnElement[bool]:
+    """Match サービス稼働状態 as shown (Device.effective_service_status), in SQL.
+
+    A lapsed licence (revoked, or past its term) stops the service whatever is stored.
+    """
+    lapsed = or_(Licence.state == LicenceState.REVOKED, Licence.ends_on < today)
+    if status is ServiceStatus.SUSPENDED:
+        return or_(Device.service_status == ServiceStatus.SUSPENDED, lapsed)
+    return and_(Device.service_status == status, not_(lapsed))
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class DeviceSearch:
     domain: str = ""
     service_status: ServiceStatus | None = None
     plan: Plan | None = None
+    today: dt.date = field(default_factory=dt.date.today)
 
     def condition(self) -> ColumnElement[bool]:
         clauses: list[ColumnElement[bool]] = []
@@ -88,7 +92,7 @@ class DeviceSearch:
         if self.domain:
             clauses.append(Device.domain.icontains(self.domain, autoescape=True))
         if self.service_status is not None:
-            clauses.append(Device.service_status == self.service_status)
+            clauses.append(service_status_is(self.service_status, self.today))
         if self.plan is not None:
             clauses.append(Licence.plan == self.plan)
         return and_(*clauses) if clauses else true()
@@ -101,20 +105,23 @@ class DevicePage:
     items: list[Device]
     matching: int
     total: int
-    page: int
-    per_page: int
-    pages: int = field(init=False)
+    pagination: Pagination
 
-    def __post_init__(self) -> None:
-        self.pages = max(1, math.ceil(self.matching / self.per_page))
+    @property
+    def page(self) -> int:
+        return self.pagination.page
+
+    @property
+    def pages(self) -> int:
+        return self.pagination.pages
 
     @property
     def has_prev(self) -> bool:
-        return self.page > 1
+        return self.pagination.has_prev
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.pagination.has_next
 
 
 def search_devices(
@@ -132,8 +139,7 @@ def search_devices(
         .join(Licence, Device.licence_id == Licence.id)
         .where(owned)
     ).one()
-    pages = max(1, math.ceil(matching / per_page))
-    page = min(page, pages)
+    pagination = Pagination.clamp(page, per_page, matching)
     items = list(
         db.session.scalars(
             select(Device)
@@ -142,10 +148,10 @@ def search_devices(
             .where(owned, condition)
             .order_by(Device.name, Device.id)
             .limit(per_page)
-            .offset((page - 1) * per_page)
+            .offset(pagination.offset)
         )
     )
-    return DevicePage(items=items, matching=matching, total=total, page=page, per_page=per_page)
+    return DevicePage(items=items, matching=matching, total=total, pagination=pagination)
 
 
 def list_portal_devices(contract_id: int, *, page: int, per_page: int) -> DevicePage:

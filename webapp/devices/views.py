@@ -5,23 +5,42 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, flash, request, url_for
+from flask import current_app, flash, g, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
+from ..enums import DeviceKind
+from ..extensions import limiter
 from ..htmx import hx_redirect, is_htmx, see_other
+from ..paging import Pagination, parse_page
 from ..screens import render_screen
-from ..services.devices import AlreadyDeleted, delete_device
+from ..services.devices import (
+    AlreadyDeleted,
+    AlreadyDone,
+    Refused,
+    complete_setup,
+    delete_device,
+    exchange_device,
+    register_device,
+    update_device,
+)
 from . import bp
-from .forms import DeleteDeviceForm, DeviceSearchForm
+from .forms import (
+    DeleteDeviceForm,
+    DeviceSearchForm,
+    EditDeviceForm,
+    ExchangeDeviceForm,
+    RegisterDeviceForm,
+)
 from .queries import (
     DeviceGone,
+    DevicePage,
     DeviceSearch,
+    count_devices,
     get_device,
     list_query_args,
-    parse_page,
     search_devices,
 )
 
@@ -62,14 +81,17 @@ def list_args_from_back(back: str | None) -> dict[str, Any]:
 def index() -> Response:
     form, search, view, page_no = _parse_list_state(request.args)
     invalid = bool(form.errors)
-    page = search_devices(
-        current_user.contract_id,
-        search,
-        page=page_no,
-        per_page=current_app.config["DEVICES_PER_PAGE"],
-    )
+    per_page = current_app.config["DEVICES_PER_PAGE"]
     if invalid:
-        page.items, page.matching = [], 0
+        # Nothing is searched with conditions that could not be read; the total still shows.
+        page = DevicePage(
+            items=[],
+            matching=0,
+            total=count_devices(current_user.contract_id),
+            pagination=Pagination.clamp(1, per_page, 0),
+        )
+    else:
+        page = search_devices(current_user.contract_id, search, page=page_no, per_page=per_page)
     state = list_query_args(search, view, page.page)
     # The form travels with the list (out of band), so that htmx's history snapshots keep
     # the fields in step with the list they produced.
@@ -155,3 +177,124 @@ def device_gone(error: DeviceGone) -> Response:
         f"機器「{error.summary}」は削除済みです。機器一覧でご確認ください。",
         link=(url_for("devices.index"), "機器一覧へ"),
     )
+
+
+def _wrong_licence_key(response: Response) -> bool:
+    return bool(g.get("wrong_licence_key"))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@contractor_required
+@limiter.limit(
+    "10 per 15 minutes",
+    key_func=lambda: f"licence-key:contract:{current_user.contract_id}",
+    methods=["POST"],
+    deduct_when=_wrong_licence_key,
+)
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_wrong_licence_key)
+def register() -> Response:
+    """機器登録."""
+    form = RegisterDeviceForm()
+    back = request.args.get("back", "")
+    context: dict[str, Any] = {
+        "form": form,
+        "list_url": url_for("devices.index", **list_args_from_back(back)),
+    }
+    if request.method == "GET" or not form.validate_on_submit():
+        if form.licence_key.errors:
+            g.wrong_licence_key = True
+        status = 422 if request.method == "POST" else 200
+        return render_screen("devices/register.html", status=status, **context)
+    try:
+        device = register_device(
+            current_user.contract_id,
+            key=form.normalised_key,
+            name=form.name.data,
+            model=form.model.data,
+            mac=form.normalised_mac,
+            kind=DeviceKind.of(form.kind.data),
+        )
+    except AlreadyDone as done:
+        flash("この機器は既に登録されています。", "info")
+        return see_other(url_for("devices.detail", device_id=done.device_id))
+    except Refused as refused:
+        g.wrong_licence_key = refused.field == "licence_key"
+        getattr(form, refused.field).errors = [refused.message]
+        return render_screen("devices/register.html", status=422, **context)
+    flash(
+        f"機器「{device.name}」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
+        "success",
+    )
+    return see_other(url_for("devices.detail", device_id=device.id))
+
+
+@bp.route("/<id:device_id>/edit", methods=["GET", "POST"])
+@contractor_required
+def edit(device_id: int) -> Response:
+    """変更画面: 機器名, ドメイン名 and the camera credentials."""
+    context = _detail_context(device_id, "info")
+    device = context["device"]
+    form = EditDeviceForm(device=device, obj=None if request.method == "POST" else device)
+    if request.method == "GET":
+        # Passwords are never sent back to the browser: empty means "keep".
+        for name in ("camera_admin_password", "camera_list_password"):
+            if name in form:
+                form[name].data = ""
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_screen("devices/edit.html", status=status, form=form, **context)
+    credentials = {name: form[name].data for name in form.data if name.startswith("camera_")}
+    try:
+        changed = update_device(
+            device, name=form.name.data, domain=form.normalised_domain, **credentials
+        )
+    except Refused as refused:
+        form[refused.field].errors = [refused.message]
+        return render_screen("devices/edit.html", status=422, form=form, **context)
+    flash("機器情報を変更しました。" if changed else "変更はありませんでした。", "success")
+    return see_other(url_for("devices.detail", device_id=device.id, back=context["back"] or None))
+
+
+@bp.post("/<id:device_id>/setup")
+@contractor_required
+def setup(device_id: int) -> Response:
+    """機器設定: (re)configure the device for its service."""
+    context = _detail_context(device_id, "info")
+    device = context["device"]
+    detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
+    try:
+        complete_setup(device)
+    except Refused as refused:
+        flash(refused.message, "error")
+        return see_other(detail_url)
+    flash(f"機器「{device.name}」の機器設定が完了しました。", "success")
+    return see_other(detail_url)
+
+
+@bp.route("/<id:device_id>/exchange", methods=["GET", "POST"])
+@contractor_required
+def exchange(device_id: int) -> Response:
+    """機器の交換: move the licence and settings to new hardware."""
+    context = _detail_context(device_id, "info")
+    device = context["device"]
+    form = ExchangeDeviceForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_screen("devices/exchange.html", status=status, form=form, **context)
+    detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
+    try:
+        exchange_device(device, new_model=form.model.data, new_mac=form.normalised_mac)
+    except AlreadyDone:
+        flash("この機器への交換は既に完了しています。", "info")
+        return see_other(detail_url)
+    except Refused as refused:
+        if refused.field:
+            form[refused.field].errors = [refused.message]
+        else:
+            form.form_errors.append(refused.message)
+        return render_screen("devices/exchange.html", status=422, form=form, **context)
+    flash(
+        f"機器「{device.name}」を交換しました。新しい機器の準備ができたら「機器設定」を行ってください。",
+        "success",
+    )
+    return see_other(detail_url)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user, login_required
 
-from ..devices.queries import list_portal_devices, parse_page
+from ..devices.queries import list_portal_devices
+from ..paging import parse_page
 from . import bp
 
 TILES_PER_PAGE = 60

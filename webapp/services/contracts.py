@@ -81,17 +81,33 @@ def create_contract(
     return contract
 
 
+def term_end(starts_on: dt.date, *, years: int = 1, days: int | None = None) -> dt.date:
+    """Return the last day of a term: *days* long if given, else *years* calendar years."""
+    if days is not None:
+        return starts_on + dt.timedelta(days=days - 1)
+    try:
+        anniversary = starts_on.replace(year=starts_on.year + years)
+    except ValueError:  # 29 February into a common year
+        anniversary = starts_on.replace(year=starts_on.year + years, day=28)
+    return anniversary - dt.timedelta(days=1)
+
+
 def issue_licences(
     count: int,
     *,
     plan: Plan = Plan.RECORDING_7,
     starts_on: dt.date | None = None,
-    days: int = 365,
+    years: int = 1,
+    days: int | None = None,
     contract_id: int | None = None,
 ) -> list[str]:
-    """Issue *count* new, unused licence keys for a term of *days* (the caller commits)."""
+    """Issue *count* new, unused licence keys (the caller commits).
+
+    The term is *years* calendar years from *starts_on* (an annual pack by default), or
+    exactly *days* days when given.
+    """
     starts_on = starts_on or dt.date.today()
-    ends_on = starts_on + dt.timedelta(days=days - 1)
+    ends_on = term_end(starts_on, years=years, days=days)
     keys = [new_licence_key() for _ in range(count)]
     if keys:
         now = utcnow()

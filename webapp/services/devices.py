@@ -1,18 +1,330 @@
-"""Deleting (cancelling) a device."""
+"""The life of a device: registration, edits, setup, exchange and deletion (解約)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+import datetime as dt
+import secrets
+
+from flask import current_app
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import storage
 from ..audit import record_event
-from ..enums import LicenceState
+from ..enums import (
+    CommStatus,
+    DeviceKind,
+    LicenceState,
+    RecordingStatus,
+    ServiceStatus,
+)
 from ..extensions import db
-from ..models import Device, Licence, NotificationSetting, Recording, utcnow
+from ..models import (
+    Device,
+    DeviceExchange,
+    Licence,
+    NotificationSetting,
+    Recording,
+    key_digest,
+    utcnow,
+)
+
+
+class Refused(Exception):
+    """A rule refuses the operation; *field* names the form field the message belongs to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 class AlreadyDeleted(Exception):
     """The device was deleted by another request in the meantime."""
+
+
+class AlreadyDone(Exception):
+    """The same request has already been carried out (a double submit)."""
+
+    def __init__(self, device_id: int) -> None:
+        super().__init__(device_id)
+        self.device_id = device_id
+
+
+KEY_UNKNOWN = "このライセンスキーは登録されていません。入力内容をご確認ください。"
+KEY_IN_USE = "このライセンスキーは既に使用されています。"
+KEY_REVOKED = (
+    "このライセンスキーは失効しています。機器の削除 (解約) に使われたキーは再利用できません。"
+)
+KEY_EXPIRED = "このライセンスキーは有効期限が切れています。"
+MAC_TAKEN = "このMACアドレスの機器は既に登録されています。"
+DOMAIN_TAKEN = "このドメイン名は既に使われています。別の名前を入力してください。"
+LICENCE_LAPSED = "ライセンスが有効ではないため、この操作は行えません。"
+
+
+def find_licence(key: str, contract_id: int) -> Licence | None:
+    """Return the licence of a normalised key, if this contract may use it.
+
+    A key issued to another contract is reported exactly like an unknown one.
+    """
+    licence = db.session.scalar(select(Licence).where(Licence.key_digest == key_digest(key)))
+    if licence is None or licence.contract_id not in (None, contract_id):
+        return None
+    return licence
+
+
+def mac_in_use(mac: str, *, except_device: int | None = None) -> bool:
+    query = select(Device.id).where(Device.mac == mac)
+    if except_device is not None:
+        query = query.where(Device.id != except_device)
+    return db.session.scalar(select(exists(query))) or False
+
+
+def domain_in_use(domain: str, *, except_device: int | None = None) -> bool:
+    query = select(Device.id).where(Device.domain == domain)
+    if except_device is not None:
+        query = query.where(Device.id != except_device)
+    return db.session.scalar(select(exists(query))) or False
+
+
+def new_domain() -> str:
+    """Assign a domain name that no device has (ten random base32 characters)."""
+    suffix = current_app.config["DEVICE_DOMAIN_SUFFIX"]
+    while True:
+        label = "".join(secrets.choice("abcdefghjkmnpqrstvwxyz0123456789") for _ in range(10))
+        domain = f"{label}.{suffix}"
+        if not domain_in_use(domain):
+            return domain
+
+
+def _check_licence(licence: Licence | None, today: dt.date) -> Licence:
+    if licence is None:
+        raise Refused("licence_key", KEY_UNKNOWN)
+    state = licence.effective_state(today)
+    if state is LicenceState.REVOKED:
+        raise Refused("licence_key", KEY_REVOKED)
+    if state is LicenceState.EXPIRED:
+        raise Refused("licence_key", KEY_EXPIRED)
+    if state is LicenceState.IN_USE:
+        raise Refused("licence_key", KEY_IN_USE)
+    return licence
+
+
+def register_device(
+    contract_id: int,
+    *,
+    key: str,
+    name: str,
+    model: str,
+    mac: str,
+    kind: DeviceKind,
+    today: dt.date | None = None,
+) -> Device:
+    """Register a device with an unused licence key (機器登録), in one transaction.
+
+    *key* and *mac* are already normalised. Raises Refused with the field at fault, or
+    AlreadyDone when this very device was just registered with this key (a double submit).
+    """
+    today = today or dt.date.today()
+    licence = find_licence(key, contract_id)
+    if licence is not None and licence.state is LicenceState.IN_USE:
+        same = db.session.scalar(
+            select(Device).where(
+                Device.licence_id == licence.id,
+                Device.contract_id == contract_id,
+                Device.mac == mac,
+            )
+        )
+        if same is not None:
+            raise AlreadyDone(same.id)
+    licence = _check_licence(licence, today)
+    if mac_in_use(mac):
+        raise Refused("mac", MAC_TAKEN)
+    try:
+        # Claim the key: of two registrations racing for it, only one updates the row.
+        claimed = db.session.execute(
+            update(Licence)
+            .where(Licence.id == licence.id, Licence.state == LicenceState.UNUSED)
+            .values(state=LicenceState.IN_USE, contract_id=contract_id)
+            .returning(Licence.id),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if claimed is None:
+            raise Refused("licence_key", KEY_IN_USE)
+        device = Device(
+            contract_id=contract_id,
+            licence_id=licence.id,
+            kind=kind,
+            name=name,
+            model=model,
+            mac=mac,
+            domain=new_domain(),
+            comm_status=CommStatus.NEVER_CONNECTED,
+            recording_status=RecordingStatus.STOPPED,
+            service_status=ServiceStatus.AWAITING_SETUP,
+            service_started_on=today,
+        )
+        db.session.add(device)
+        db.session.flush()
+        db.session.add(NotificationSetting(device_id=device.id))
+        record_event(
+            "device.register",
+            contract_id=contract_id,
+            target_type="device",
+            target_id=device.id,
+            summary=name,
+            detail={"model": model, "mac": mac, "licence": licence.masked_key},
+        )
+        db.session.commit()
+    except IntegrityError as exc:
+        # A unique MAC or domain taken at the same moment by another registration.
+        db.session.rollback()
+        raise Refused("mac", MAC_TAKEN) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    return device
+
+
+def update_device(
+    device: Device,
+    *,
+    name: str,
+    domain: str,
+    camera_admin_user: str | None = None,
+    camera_admin_password: str | None = None,
+    camera_list_user: str | None = None,
+    camera_list_password: str | None = None,
+) -> list[str]:
+    """Change a device's name, domain and camera credentials (変更画面); return what changed.
+
+    An empty password keeps the stored one; an empty user ID clears its pair (without a
+    viewing pair, the management pair is used for viewing). Recorders have no camera
+    credentials.
+    """
+    if domain_in_use(domain, except_device=device.id):
+        raise Refused("domain", DOMAIN_TAKEN)
+    changes: dict[str, object] = {"name": name, "domain": domain}
+    if device.kind is DeviceKind.CAMERA:
+        pairs = (
+            ("camera_admin", camera_admin_user, camera_admin_password),
+            ("camera_list", camera_list_user, camera_list_password),
+        )
+        for prefix, user, password in pairs:
+            changes[f"{prefix}_user"] = user or None
+            if not user:
+                changes[f"{prefix}_password"] = None
+            elif password:
+                changes[f"{prefix}_password"] = password
+    changed = [field for field, value in changes.items() if getattr(device, field) != value]
+    if not changed:
+        return []
+    try:
+        for field in changed:
+            setattr(device, field, changes[field])
+        record_event(
+            "device.update",
+            contract_id=device.contract_id,
+            target_type="device",
+            target_id=device.id,
+            summary=name,
+            # Which fields changed, never the secrets themselves.
+            detail={"fields": changed},
+        )
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Refused("domain", DOMAIN_TAKEN) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def complete_setup(device: Device, *, today: dt.date | None = None) -> None:
+    """Run 機器設定: the device is (re)configured for the service it is subscribed to.
+
+    機器設定 becomes 完了 with the time, and サービス稼働状態 サービス有効.
+    """
+    if device.licence.effective_state(today) is not LicenceState.IN_USE:
+        raise Refused("", LICENCE_LAPSED)
+    try:
+        device.setup_completed_at = utcnow()
+        device.service_status = ServiceStatus.ACTIVE
+        record_event(
+            "device.setup",
+            contract_id=device.contract_id,
+            target_type="device",
+            target_id=device.id,
+            summary=device.name,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def exchange_device(
+    device: Device, *, new_model: str, new_mac: str, today: dt.date | None = None
+) -> DeviceExchange:
+    """Move a device's licence and everything attached to it to new hardware (機器の交換).
+
+    The licence and its term, the name, domain, settings, notification settings and
+    recordings all stay with the device record; only the hardware (品番, MAC) changes,
+    so the key stays 使用中 and the old MAC is free again. The new hardware needs
+    機器設定. Raises AlreadyDone when the device already has this MAC (a double submit).
+    """
+    if new_mac == device.mac:
+        raise AlreadyDone(device.id)
+    if device.licence.effective_state(today) is not LicenceState.IN_USE:
+        raise Refused("", LICENCE_LAPSED)
+    if mac_in_use(new_mac):
+        raise Refused("mac", MAC_TAKEN)
+    old_model, old_mac = device.model, device.mac
+    try:
+        moved = db.session.execute(
+            update(Device)
+            .where(Device.id == device.id, Device.mac == old_mac)
+            .values(
+                model=new_model,
+                mac=new_mac,
+                setup_completed_at=None,
+                service_status=ServiceStatus.AWAITING_SETUP,
+                comm_status=CommStatus.NEVER_CONNECTED,
+                recording_status=RecordingStatus.STOPPED,
+                global_ip=None,
+            )
+            .returning(Device.id),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if moved is None:
+            # Another exchange of this device won the race.
+            raise AlreadyDone(device.id)
+        exchange = DeviceExchange(
+            device_id=device.id,
+            old_model=old_model,
+            old_mac=old_mac,
+            new_model=new_model,
+            new_mac=new_mac,
+        )
+        db.session.add(exchange)
+        record_event(
+            "device.exchange",
+            contract_id=device.contract_id,
+            target_type="device",
+            target_id=device.id,
+            summary=device.name,
+            detail={"from": [old_model, old_mac], "to": [new_model, new_mac]},
+        )
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Refused("mac", MAC_TAKEN) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.refresh(device)
+    return exchange
 
 
 def delete_device(device: Device, *, reason: str = "") -> None:
