@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import select
 
 from .extensions import db
-from .models import AuditEvent
+from .models import AuditEvent, format_mac
 
 # What each recorded action is called in 操作履歴.
 ACTION_LABELS = {
@@ -20,7 +21,55 @@ ACTION_LABELS = {
     "device.exchange": "機器の交換",
     "device.delete": "機器の削除 (解約)",
     "licence.revoke": "ライセンスの失効 (運営)",
+    "password.reset_requested": "パスワード再設定の申請",
+    "password.reset": "パスワードの再設定",
+    "password.change": "パスワードの変更",
+    "email.change_requested": "Eメールアドレス変更の申請",
+    "email.change": "Eメールアドレスの変更",
+    "contract.update": "契約者情報の変更",
+    "user.invite": "ユーザーの招待",
+    "user.activate": "ユーザーのパスワード設定",
+    "user.email": "ユーザーのEメールアドレス変更",
+    "user.devices": "ユーザーの閲覧機器の変更",
+    "user.delete": "ユーザーの削除",
+    "notifications.recipients": "通知先の変更",
+    "notifications.devices": "機器ごとの通知設定の変更",
+    "terms.accept": "規約への同意",
 }
+
+# How the fields named in an event's detail read in 操作履歴.
+FIELD_LABELS = {
+    "name": "機器名・お名前",
+    "domain": "ドメイン名",
+    "camera_admin_user": "カメラの管理 ユーザー ID",
+    "camera_admin_password": "カメラの管理 パスワード",
+    "camera_list_user": "カメラの一覧 ユーザー ID",
+    "camera_list_password": "カメラの一覧 パスワード",
+    "company_name": "法人名・屋号",
+    "furigana": "フリガナ",
+    "postal_code": "郵便番号",
+    "address": "住所",
+    "phone_work": "電話番号 (勤務先)",
+    "phone_mobile": "電話番号 (携帯電話)",
+    "phone_home": "電話番号 (自宅)",
+    "wants_news": "お知らせメール",
+}
+
+
+def describe(event: AuditEvent) -> str:
+    """Say in a line what an event changed, for 操作履歴 (never a secret)."""
+    detail = event.detail or {}
+    if event.action == "device.exchange" and "from" in detail:
+        (old_model, old_mac), (new_model, new_mac) = detail["from"], detail["to"]
+        return f"{old_model} {format_mac(old_mac)} → {new_model} {format_mac(new_mac)}"
+    if event.action == "device.register" and "mac" in detail:
+        model, licence = detail.get("model", ""), detail.get("licence", "")
+        return f"{model} {format_mac(detail['mac'])} ライセンス {licence}"
+    if "fields" in detail:
+        return "変更: " + "、".join(FIELD_LABELS.get(f, f) for f in detail["fields"])
+    if event.action == "device.delete" and detail.get("reason"):
+        return f"理由: {detail['reason'][:100]}"
+    return ""
 
 
 def record_event(
@@ -57,3 +106,20 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def deletion_event(contract_id: int, action: str, target_id: int) -> AuditEvent | None:
+    """Return the audit event of this contract's deletion of an object, if there was one.
+
+    It tells "you deleted this already" (a double submit, a stale tab) from "no such object
+    of yours" (a 404), without revealing anything about other contracts.
+    """
+    return db.session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.contract_id == contract_id,
+            AuditEvent.action == action,
+            AuditEvent.target_id == target_id,
+        )
+        .limit(1)
+    )

@@ -20,6 +20,9 @@ def render_screen(
     """
     if wants_fragment():
         body = render_blocks(template, list(blocks), fragment=True, **context)
+        if "content" in blocks:
+            # A new screen: the messages of the previous one must not stay above it.
+            body += render_template("_messages.html", oob=True)
     else:
         body = render_template(template, **context)
     return vary_on_htmx(make_response(body, status))

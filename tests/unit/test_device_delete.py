@@ -62,7 +62,7 @@ def test_confirmation_shows_the_device_and_both_acknowledgements(
         ACK_DATA,
         "再度、機器登録を行った場合でもデータは引き継ぐことはできません。",
         "払い戻しは行いません",
-        "「機器の交換」",
+        ">機器の交換</a>」",
         "キャンセル",
         ">削除</button>",
     ):

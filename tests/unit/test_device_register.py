@@ -241,3 +241,13 @@ def test_mac_notations(typed: str, stored: str | None) -> None:
 )
 def test_licence_key_notations(typed: str, stored: str | None) -> None:
     assert normalise_licence_key(typed) == stored
+
+
+def test_every_mistake_shows_at_once(app: Flask, logged_in: Client) -> None:
+    response = register(
+        logged_in, form("ABCD-EFGH-JKMN-PQRS-TVWX", mac="00-80-45-zz-cd-99", name="")
+    )
+    html = response.get_data(as_text=True)
+    assert "このライセンスキーは登録されていません。" in html
+    assert "MACアドレスの形式が正しくありません。" in html
+    assert "機器名を入力してください。" in html

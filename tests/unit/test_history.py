@@ -102,7 +102,7 @@ def test_history_downloads_as_csv_that_spreadsheets_open(
     raw = response.data
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == ["日時", "操作", "対象", "実行者", "IPアドレス"]
+    assert rows[0] == ["日時", "操作", "対象", "内容", "実行者", "IPアドレス"]
     summaries = [row[2] for row in rows[1:]]
     assert "正面玄関" in summaries
     assert "'=HYPERLINK(1)" in summaries  # never a formula

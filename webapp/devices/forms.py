@@ -12,6 +12,7 @@ from ..enums import DeviceKind, Plan, ServiceStatus
 from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
 from ..identifiers import normalise_domain, normalise_licence_key, normalise_mac
 from ..models import Device
+from ..services.devices import MAC_TAKEN, licence_problem, mac_in_use
 from .queries import DeviceSearch
 
 ANY = ("", "すべて")
@@ -145,6 +146,10 @@ class RegisterDeviceForm(MacFormMixin, PortalForm):
 
     normalised_key: str = ""
 
+    def __init__(self, *args: Any, contract_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.contract_id = contract_id
+
     def validate_licence_key(self, field: StringField) -> None:
         key = normalise_licence_key(field.data or "")
         if key is None:
@@ -152,6 +157,15 @@ class RegisterDeviceForm(MacFormMixin, PortalForm):
                 "ライセンスキーの形式が正しくありません。(例: ABCD-EFGH-JKMN-PQRS-TVWX の20文字)"
             )
         self.normalised_key = key
+        # Judged here too (and again in the transaction), so every mistake shows at once.
+        problem = licence_problem(key, self.contract_id)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_mac(self, field: StringField) -> None:
+        super().validate_mac(field)
+        if mac_in_use(self.normalised_mac):
+            raise ValidationError(MAC_TAKEN)
 
 
 class ExchangeDeviceForm(MacFormMixin, PortalForm):

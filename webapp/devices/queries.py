@@ -10,9 +10,10 @@ from flask import abort
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.orm import contains_eager
 
-from ..enums import LicenceState, Plan, ServiceStatus
+from ..audit import deletion_event
+from ..enums import LicenceState, Plan, Role, ServiceStatus
 from ..extensions import db
-from ..models import AuditEvent, Device, Licence
+from ..models import Device, Licence, User, UserDevice
 from ..paging import Pagination
 
 
@@ -34,23 +35,10 @@ def get_device(device_id: int, contract_id: int) -> Device:
     )
     if device is not None:
         return device
-    deleted = deletion_event(device_id, contract_id)
+    deleted = deletion_event(contract_id, "device.delete", device_id)
     if deleted is not None:
         raise DeviceGone(deleted.summary)
     abort(404)
-
-
-def deletion_event(device_id: int, contract_id: int) -> AuditEvent | None:
-    """Return the audit event of this contract's deletion of the device, if any."""
-    return db.session.scalar(
-        select(AuditEvent)
-        .where(
-            AuditEvent.contract_id == contract_id,
-            AuditEvent.action == "device.delete",
-            AuditEvent.target_id == device_id,
-        )
-        .limit(1)
-    )
 
 
 def normalise_mac_fragment(value: str) -> str:
@@ -124,15 +112,30 @@ class DevicePage:
         return self.pagination.has_next
 
 
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The devices *user* may see: the whole contract, or a general user's chosen ones."""
+    owned = Device.contract_id == user.contract_id
+    if user.role is Role.CONTRACTOR or user.all_devices:
+        return owned
+    chosen = select(UserDevice.device_id).where(UserDevice.user_id == user.id)
+    return and_(owned, Device.id.in_(chosen))
+
+
 def search_devices(
-    contract_id: int, search: DeviceSearch, *, page: int, per_page: int
+    contract_id: int,
+    search: DeviceSearch,
+    *,
+    page: int,
+    per_page: int,
+    viewer: User | None = None,
 ) -> DevicePage:
     """Return a page of the contract's devices matching *search*, ordered by name.
 
-    Two statements whatever the number of devices: both counts in one, the rows in the other.
+    With a *viewer*, only the devices they may see count. Two statements whatever the
+    number of devices: both counts in one, the rows in the other.
     """
     condition = search.condition()
-    owned = Device.contract_id == contract_id
+    owned = visible_to(viewer) if viewer is not None else Device.contract_id == contract_id
     matching, total = db.session.execute(
         select(func.count(Device.id).filter(condition), func.count(Device.id))
         .select_from(Device)
@@ -154,9 +157,11 @@ def search_devices(
     return DevicePage(items=items, matching=matching, total=total, pagination=pagination)
 
 
-def list_portal_devices(contract_id: int, *, page: int, per_page: int) -> DevicePage:
-    """Return a page of the portal's device tiles."""
-    return search_devices(contract_id, DeviceSearch(), page=page, per_page=per_page)
+def list_portal_devices(viewer: User, *, page: int, per_page: int) -> DevicePage:
+    """Return a page of the portal's device tiles, as *viewer* may see them."""
+    return search_devices(
+        viewer.contract_id, DeviceSearch(), page=page, per_page=per_page, viewer=viewer
+    )
 
 
 def count_devices(contract_id: int) -> int:

@@ -14,12 +14,14 @@ from ..access import contractor_required
 from ..enums import DeviceKind
 from ..extensions import limiter
 from ..htmx import hx_redirect, is_htmx, see_other
+from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
 from ..screens import render_screen
 from ..services.devices import (
     AlreadyDeleted,
     AlreadyDone,
     Refused,
+    already_registered,
     complete_setup,
     delete_device,
     exchange_device,
@@ -194,12 +196,21 @@ def _wrong_licence_key(response: Response) -> bool:
 @limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_wrong_licence_key)
 def register() -> Response:
     """機器登録."""
-    form = RegisterDeviceForm()
+    form = RegisterDeviceForm(contract_id=current_user.contract_id)
     back = request.args.get("back", "")
     context: dict[str, Any] = {
         "form": form,
         "list_url": url_for("devices.index", **list_args_from_back(back)),
     }
+    if request.method == "POST":
+        done = already_registered(
+            current_user.contract_id,
+            normalise_licence_key(request.form.get("licence_key", "")[:40]),
+            normalise_mac(request.form.get("mac", "")[:20]),
+        )
+        if done is not None:
+            flash("この機器は既に登録されています。", "info")
+            return see_other(url_for("devices.detail", device_id=done))
     if request.method == "GET" or not form.validate_on_submit():
         if form.licence_key.errors:
             g.wrong_licence_key = True

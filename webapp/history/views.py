@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import Optional, ValidationError
 
 from ..access import contractor_required
-from ..audit import ACTION_LABELS
+from ..audit import ACTION_LABELS, describe
 from ..extensions import db
 from ..filters import DISPLAY_ZONE, datetime_ja
 from ..forms import ChoiceField, JapaneseDateField, PortalForm
@@ -105,6 +105,7 @@ def index() -> Response:
         form=form,
         events=events,
         labels=ACTION_LABELS,
+        describe=describe,
         page=pagination,
         args=history_filter.args(),
         csv_url=url_for("history.download", **history_filter.args()),
@@ -132,13 +133,14 @@ def download() -> Response:
     # A BOM, so that spreadsheet software opens the Japanese text as UTF-8.
     buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["日時", "操作", "対象", "実行者", "IPアドレス"])
+    writer.writerow(["日時", "操作", "対象", "内容", "実行者", "IPアドレス"])
     for event in events:
         writer.writerow(
             [
                 datetime_ja(event.occurred_at),
                 ACTION_LABELS.get(event.action, event.action),
                 _spreadsheet_safe(event.summary),
+                _spreadsheet_safe(describe(event)),
                 _spreadsheet_safe(event.actor_email),
                 event.ip,
             ]

@@ -97,17 +97,47 @@ def new_domain() -> str:
             return domain
 
 
-def _check_licence(licence: Licence | None, today: dt.date) -> Licence:
+def _licence_problem(licence: Licence | None, today: dt.date | None = None) -> str | None:
     if licence is None:
-        raise Refused("licence_key", KEY_UNKNOWN)
+        return KEY_UNKNOWN
     state = licence.effective_state(today)
     if state is LicenceState.REVOKED:
-        raise Refused("licence_key", KEY_REVOKED)
+        return KEY_REVOKED
     if state is LicenceState.EXPIRED:
-        raise Refused("licence_key", KEY_EXPIRED)
+        return KEY_EXPIRED
     if state is LicenceState.IN_USE:
-        raise Refused("licence_key", KEY_IN_USE)
+        return KEY_IN_USE
+    return None
+
+
+def licence_problem(key: str, contract_id: int) -> str | None:
+    """Return why this contract cannot register a device with *key* now, or None."""
+    return _licence_problem(find_licence(key, contract_id))
+
+
+def _check_licence(licence: Licence | None, today: dt.date) -> Licence:
+    problem = _licence_problem(licence, today)
+    if problem or licence is None:
+        raise Refused("licence_key", problem or KEY_UNKNOWN)
     return licence
+
+
+def already_registered(contract_id: int, key: str | None, mac: str | None) -> int | None:
+    """Return the id of this contract's device registered with exactly this key and MAC.
+
+    A registration submitted twice finds its own result here instead of an error.
+    """
+    if not key or not mac:
+        return None
+    return db.session.scalar(
+        select(Device.id)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(
+            Licence.key_digest == key_digest(key),
+            Device.contract_id == contract_id,
+            Device.mac == mac,
+        )
+    )
 
 
 def register_device(
@@ -126,18 +156,10 @@ def register_device(
     AlreadyDone when this very device was just registered with this key (a double submit).
     """
     today = today or dt.date.today()
-    licence = find_licence(key, contract_id)
-    if licence is not None and licence.state is LicenceState.IN_USE:
-        same = db.session.scalar(
-            select(Device).where(
-                Device.licence_id == licence.id,
-                Device.contract_id == contract_id,
-                Device.mac == mac,
-            )
-        )
-        if same is not None:
-            raise AlreadyDone(same.id)
-    licence = _check_licence(licence, today)
+    same = already_registered(contract_id, key, mac)
+    if same is not None:
+        raise AlreadyDone(same)
+    licence = _check_licence(find_licence(key, contract_id), today)
     if mac_in_use(mac):
         raise Refused("mac", MAC_TAKEN)
     try:
