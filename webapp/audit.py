@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "notifications.recipients": "通知先の変更",
     "notifications.devices": "機器ごとの通知設定の変更",
     "terms.accept": "規約への同意",
+    "contract.export": "データのダウンロード",
 }
 
 # How the fields named in an event's detail read in 操作履歴.

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from .enums import LicenceState, Plan
+from .enums import CommStatus, LicenceState, Plan, RecordingStatus
 from .extensions import db
 from .identifiers import normalise_licence_key
 from .models import Contract, Device, Licence
@@ -23,6 +23,7 @@ from .services.contracts import (
 )
 from .services.demo import seed_demo
 from .services.licences import LicenceNotFound, revoke_licence, send_reminders
+from .services.notifications import record_status
 
 
 def _ensure_schema() -> None:
@@ -172,6 +173,33 @@ def init_app(app: Flask) -> None:
         _ensure_schema()
         sent = send_reminders(today.date() if today else None)
         click.echo(f"{sent} reminder mail(s) sent")
+
+    @app.cli.command("record-status")
+    @click.argument("device_id", type=int)
+    @click.argument(
+        "status",
+        type=click.Choice(
+            [s.value for s in CommStatus] + [s.value for s in RecordingStatus], case_sensitive=False
+        ),
+    )
+    def record_status_command(device_id: int, status: str) -> None:
+        """Apply a status DEVICE_ID reported (what its heartbeat would do) and send the mails.
+
+        STATUS is a 通信状態 (online, offline, never) or a 録画状態 (continuous, scheduled,
+        stopped).
+        """
+        _ensure_schema()
+        device = db.session.get(Device, device_id)
+        if device is None:
+            raise click.ClickException(f"no device {device_id}")
+        value = status.lower()
+        reported = (
+            CommStatus.of(value)
+            if value in {s.value for s in CommStatus}
+            else RecordingStatus.of(value)
+        )
+        sent = record_status(device, reported)
+        click.echo(f"device {device_id}: {reported.value}, {sent} mail(s) sent")
 
     @app.cli.command("has-contract")
     @click.option("--email", required=True)

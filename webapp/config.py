@@ -64,6 +64,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         raise ConfigError("PORTAL_ENV=production requires SECRET_KEY")
     if production and not encryption_keys:
         raise ConfigError("PORTAL_ENV=production requires ENCRYPTION_KEYS")
+    base_url = os.environ.get("PORTAL_BASE_URL", "").strip()
+    if production and not base_url.startswith("https://"):
+        raise ConfigError("PORTAL_ENV=production requires PORTAL_BASE_URL (https://…)")
     if not secret_key:
         secret_key = _instance_secret(instance_path, "secret_key", lambda: secrets.token_hex(32))
     if not encryption_keys:
@@ -88,6 +91,8 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RECORDINGS_DIR": recordings_dir.resolve(),
         "SERVICE_NAME": os.environ.get("SERVICE_NAME", "みえますねっと"),
+        # Links in mails are built from this, never from the Host header of a request.
+        "PORTAL_BASE_URL": base_url or "http://127.0.0.1:5000",
         "SERVICE_INFO_URL": os.environ.get("SERVICE_INFO_URL", "https://www.example.com/service"),
         "SUPPORT_URL": os.environ.get("SUPPORT_URL", "https://www.example.com/support"),
         "DEVICE_DOMAIN_SUFFIX": os.environ.get("DEVICE_DOMAIN_SUFFIX", "miemasu.net"),

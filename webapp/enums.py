@@ -84,3 +84,9 @@ class Role(LabelledEnum):
 class RecordingKind(LabelledEnum):
     IMAGE = "image", "静止画"
     CLIP = "clip", "動画"
+
+
+class TokenPurpose(LabelledEnum):
+    PASSWORD_RESET = "reset", "パスワード再設定"
+    INVITATION = "invite", "招待"
+    EMAIL_CHANGE = "email", "Eメールアドレス変更"

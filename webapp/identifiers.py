@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _MAC_SEPARATORS = re.compile(r"[\s:.\-]")
 _HEX12 = re.compile(r"[0-9A-F]{12}")
@@ -44,3 +45,31 @@ def normalise_domain(value: str, suffix: str) -> str | None:
     if not _LABEL.fullmatch(name):
         return None
     return f"{name}.{suffix}"
+
+
+_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+_KATAKANA_NAME = re.compile(r"[\u30a1-\u30fa\u30fc\u30fb\u3000 ]+")
+_POSTAL_DASHES = re.compile(r"[\-\u2010-\u2015\u2212\u30fc]")
+_PHONE = re.compile(r"0\d{1,4}-?\d{1,4}-?\d{3,4}")
+
+
+def normalise_furigana(value: str) -> str | None:
+    """Return フリガナ in full-width katakana (half-width katakana and hiragana converted)."""
+    text = unicodedata.normalize("NFKC", value).translate(_HIRAGANA_TO_KATAKANA).strip()
+    text = re.sub(r"\s+", " ", text)
+    return text if _KATAKANA_NAME.fullmatch(text) else None
+
+
+def normalise_postal_code(value: str) -> str | None:
+    """Return a 郵便番号 as seven digits (with or without the hyphen, full-width accepted)."""
+    digits = _POSTAL_DASHES.sub("", unicodedata.normalize("NFKC", value).strip())
+    return digits if re.fullmatch(r"\d{7}", digits) else None
+
+
+def normalise_phone(value: str) -> str | None:
+    """Return a Japanese phone number (10 or 11 digits, hyphens kept), or None."""
+    text = _POSTAL_DASHES.sub("-", unicodedata.normalize("NFKC", value).strip())
+    digits = text.replace("-", "")
+    if not _PHONE.fullmatch(text) or len(digits) not in (10, 11):
+        return None
+    return text

@@ -34,6 +34,7 @@ from .enums import (
     RecordingStatus,
     Role,
     ServiceStatus,
+    TokenPurpose,
 )
 from .extensions import db
 
@@ -122,10 +123,16 @@ class User(UserMixin, Model):
         ForeignKey("contract.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None until an invited user has chosen a password: such an account cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # A general user sees every device of the contract, or only those in user_device.
+    all_devices: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "ja" or "en"; None follows the browser's language.
+    locale: Mapped[str | None] = mapped_column(String(5))
+    terms_version: Mapped[str | None] = mapped_column(String(20))
 
     contract: Mapped[Contract] = relationship(back_populates="users")
 
@@ -142,6 +149,65 @@ class User(UserMixin, Model):
     @property
     def is_contractor(self) -> bool:
         return self.role is Role.CONTRACTOR
+
+
+class UserToken(Model):
+    """A single-use, time-limited link sent by mail: password reset, invitation, new e-mail.
+
+    Only the SHA-256 of the token is stored; the token itself exists only in the mail.
+    """
+
+    __tablename__ = "user_token"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # For an e-mail change: the address that takes effect when the link is followed.
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class UserDevice(Model):
+    """A device a general user may view, when they do not see all of them."""
+
+    __tablename__ = "user_device"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class TermsVersion(Model):
+    """A published version of the terms (規約); the newest one must be accepted."""
+
+    __tablename__ = "terms_version"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(20), unique=True)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class TermsAcceptance(Model):
+    """Who accepted which version of the terms, and when."""
+
+    __tablename__ = "terms_acceptance"
+    __table_args__ = (UniqueConstraint("user_id", "version"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("portal_user.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(20))
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LoginSession(Model):
@@ -203,7 +269,9 @@ class Licence(Model):
 
     @property
     def masked_key(self) -> str:
-        return "*" * (len(self.key) - 4) + self.key[-4:]
+        """The key as printed, all but its last group hidden: ****-****-****-****-9ZJ0."""
+        hidden = "*" * (len(self.key) - 4) + self.key[-4:]
+        return "-".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
 
 
 class Device(Model):

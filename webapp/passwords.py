@@ -34,3 +34,34 @@ def _dummy_hash() -> str:
 def burn_verification_time(password: str) -> None:
     """Spend as long as a real verification, so an unknown e-mail is not told apart by time."""
     verify_password(_dummy_hash(), password)
+
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+_COMMON = frozenset(
+    {
+        "password12",
+        "password123",
+        "1234567890",
+        "0123456789",
+        "qwertyuiop",
+        "1q2w3e4r5t",
+        "abcdefghij",
+        "iloveyou12",
+        "passw0rd12",
+    }
+)
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Return why *password* is not acceptable (a message for the contractor), or None."""
+    if len(password) < MIN_LENGTH:
+        return f"パスワードは{MIN_LENGTH}文字以上で入力してください。"
+    if len(password) > MAX_LENGTH:
+        return f"パスワードは{MAX_LENGTH}文字以内で入力してください。"
+    if len(set(password)) < 4 or password.lower() in _COMMON:
+        return "推測されやすいパスワードは使えません。"
+    local = email.partition("@")[0].lower()
+    if len(local) >= 4 and local in password.lower():
+        return "Eメールアドレスを含むパスワードは使えません。"
+    return None

@@ -274,5 +274,5 @@ def test_general_users_cannot_reach_management(app, client: Client, contractor: 
     client.login("viewer@example.com")
     assert client.get("/").status_code == 200
     assert ">設定<" not in client.get("/").get_data(as_text=True)
-    for path in ("/devices", "/account", "/account/withdraw", "/users", "/terms"):
+    for path in ("/devices", "/account", "/account/withdraw", "/users", "/notifications"):
         assert client.get(path).status_code == 404, path

@@ -29,13 +29,14 @@ def test_defaults_live_in_the_instance_folder(tmp_path: Path) -> None:
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEYS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEYS", "PORTAL_BASE_URL"])
 def test_production_refuses_to_start_without_its_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
 ) -> None:
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 64)
     monkeypatch.setenv("ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.jp")
     monkeypatch.delenv(missing)
     with pytest.raises(ConfigError, match=missing):
         load_config(tmp_path)
@@ -49,6 +50,7 @@ def test_production_takes_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ENCRYPTION_KEYS", f"{new}, {old}")
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@127.0.0.1/portal")
     monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "rec"))
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example.jp")
     config = load_config(tmp_path)
     assert config["SECRET_KEY"] == "k" * 64
     assert config["ENCRYPTION_KEYS"] == [new, old]

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from flask import abort, make_response, render_template, request, session, url_for
+import datetime as dt
+
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
+from ..audit import record_event
+from ..auth.sessions import token_hash
+from ..enums import TokenPurpose
 from ..extensions import db
+from ..filters import DISPLAY_ZONE
 from ..htmx import see_other
 from ..models import Contract
 from ..screens import render_screen
-from ..services.account import AlreadyWithdrawn, DevicesRemain, may_withdraw, withdraw_contract
+from ..services.account import (
+    PROFILE_FIELDS,
+    AlreadyWithdrawn,
+    DevicesRemain,
+    may_withdraw,
+    update_profile,
+    withdraw_contract,
+)
+from ..services.credentials import (
+    EmailTaken,
+    InvalidLink,
+    change_password,
+    confirm_email_change,
+    request_email_change,
+)
+from ..services.export import as_csv_zip, as_json
+from ..services.tokens import find_token
 from . import bp
-from .forms import WithdrawForm
+from .forms import ContractorForm, WithdrawForm
 
 
 @bp.get("")
@@ -21,6 +43,64 @@ from .forms import WithdrawForm
 def index() -> Response:
     contract = db.get_or_404(Contract, current_user.contract_id)
     return render_screen("account/index.html", contract=contract, user=current_user)
+
+
+@bp.route("/edit", methods=["GET", "POST"])
+@contractor_required
+def edit() -> Response:
+    """契約者情報の変更."""
+    contract = db.get_or_404(Contract, current_user.contract_id)
+    user = current_user._get_current_object()
+    form = ContractorForm(user=user, obj=contract if request.method == "GET" else None)
+    if request.method == "GET":
+        form.email.data = user.email
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_screen("account/edit.html", status=status, form=form)
+    changed = update_profile(contract, {name: form[name].data for name in PROFILE_FIELDS})
+    messages = ["契約者情報を変更しました。"] if changed else []
+    if form.email.data != user.email:
+        try:
+            request_email_change(user, form.email.data)
+        except EmailTaken:
+            form.email.errors = ["このEメールアドレスは既に使われています。"]
+            return render_screen("account/edit.html", status=422, form=form)
+        messages.append(
+            f"{form.email.data} に確認メールを送信しました。"
+            "メールのリンクを開くと、Eメールアドレスの変更が完了します。"
+        )
+    if form.new_password.data:
+        change_password(
+            user,
+            form.current_password.data,
+            form.new_password.data,
+            keep_token_hash=token_hash(user.session_token or ""),
+        )
+        messages.append("パスワードを変更しました。ほかの端末のログインは終了しました。")
+    flash(" ".join(messages) or "変更はありませんでした。", "success")
+    return see_other(url_for("account.index"))
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Response:
+    """The link of the e-mail change mail: confirm with a button (no change on GET)."""
+    live = find_token(token, TokenPurpose.EMAIL_CHANGE)
+    if live is None:
+        return make_response(render_template("account/email_link_invalid.html"), 410)
+    if request.method == "GET":
+        return make_response(
+            render_template("account/email_confirm.html", new_email=live.new_email)
+        )
+    try:
+        confirm_email_change(token)
+    except InvalidLink:
+        return make_response(render_template("account/email_link_invalid.html"), 410)
+    except EmailTaken:
+        return make_response(render_template("account/email_link_invalid.html", taken=True), 409)
+    flash(
+        "Eメールアドレスを変更しました。次回から新しいアドレスでログインしてください。", "success"
+    )
+    return redirect(url_for("auth.login"), 303)
 
 
 @bp.route("/withdraw", methods=["GET", "POST"])
@@ -45,6 +125,24 @@ def withdraw() -> Response:
     session.clear()
     session["withdrawn"] = True
     return see_other(url_for("account.withdrawn"))
+
+
+@bp.get("/export.<any(json, zip):kind>")
+@contractor_required
+def export(kind: str) -> Response:
+    """Download everything the portal holds about the contract (JSON, or CSV files in a ZIP)."""
+    contract_id = current_user.contract_id
+    today = dt.datetime.now(DISPLAY_ZONE).strftime("%Y%m%d")
+    if kind == "json":
+        body, mimetype = as_json(contract_id), "application/json"
+    else:
+        body, mimetype = as_csv_zip(contract_id), "application/zip"
+    record_event("contract.export", contract_id=contract_id, detail={"format": kind})
+    db.session.commit()
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="contract-{today}.{kind}"'
+    return response
 
 
 @bp.get("/withdrawn")

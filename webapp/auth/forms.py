@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
 from ..forms import PortalForm
+from ..passwords import password_problem
 
 
 class LoginForm(PortalForm):
@@ -24,3 +27,38 @@ class LoginForm(PortalForm):
         ],
     )
     remember_email = BooleanField("Eメールアドレスを記憶する")
+
+
+class ForgotPasswordForm(PortalForm):
+    email = EmailField(
+        "Eメールアドレス",
+        validators=[
+            InputRequired("Eメールアドレスを入力してください。"),
+            Length(max=254, message="Eメールアドレスは254文字以内で入力してください。"),
+            Email("Eメールアドレスの形式が正しくありません。"),
+        ],
+    )
+
+
+class NewPasswordForm(PortalForm):
+    """A new password, typed twice, held to the password rules."""
+
+    password = PasswordField(
+        "新しいパスワード", validators=[InputRequired("新しいパスワードを入力してください。")]
+    )
+    confirm = PasswordField(
+        "新しいパスワード (確認)",
+        validators=[
+            InputRequired("確認のため、もう一度入力してください。"),
+            EqualTo("password", message="パスワードが一致しません。"),
+        ],
+    )
+
+    def __init__(self, *args: Any, email: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def validate_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self.email)
+        if problem:
+            raise ValidationError(problem)

@@ -22,7 +22,8 @@ from ..models import LoginSession, User, utcnow
 _TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """Return the stored form of a login session's token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -32,7 +33,7 @@ def start_login_session(user: User) -> str:
     db.session.add(
         LoginSession(
             user_id=user.id,
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             ip=(request.remote_addr or "")[:45],
             user_agent=request.user_agent.string[:300],
         )
@@ -44,7 +45,7 @@ def start_login_session(user: User) -> str:
 def end_login_session(token: str | None) -> None:
     """Delete the login session named by *token*, if it still exists."""
     if token:
-        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
 
 
 def load_session_user(token: str) -> User | None:
@@ -54,7 +55,7 @@ def load_session_user(token: str) -> User | None:
     row = db.session.execute(
         select(LoginSession, User)
         .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == _hash(token))
+        .where(LoginSession.token_hash == token_hash(token))
     ).first()
     if row is None:
         return None

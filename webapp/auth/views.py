@@ -19,12 +19,17 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..audit import record_event
-from ..extensions import db
+from ..enums import TokenPurpose
+from ..extensions import db, limiter
 from ..models import User, utcnow
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+from ..services.credentials import InvalidLink, request_password_reset
+from ..services.credentials import reset_password as reset_password_with
+from ..services.people import accept_invitation as accept_invitation_with
+from ..services.tokens import find_token
 from ..useragent import is_mobile
 from . import bp
-from .forms import LoginForm
+from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from .sessions import end_login_session, start_login_session
 
 REMEMBERED_EMAIL_COOKIE = "remembered_email"
@@ -34,7 +39,7 @@ LOGIN_FAILED_MESSAGE = "Eメールアドレスまたはパスワードが正し�
 def authenticate(email: str, password: str) -> User | None:
     """Return the user with these credentials, taking as long whether or not the e-mail exists."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None:
+    if user is None or user.password_hash is None:
         burn_verification_time(password)
         return None
     if not verify_password(user.password_hash, password):
@@ -122,6 +127,70 @@ def logout() -> Response:
     return redirect(url_for("auth.login"), 303)
 
 
-@bp.get("/password/forgot")
-def forgot_password() -> str:
-    return render_template("auth/forgot_password.html")
+def _email_key() -> str:
+    return "reset:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", key_func=_email_key, methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def forgot_password() -> Response:
+    """パスワードを忘れた方: ask for a reset link by mail."""
+    if is_mobile(request.user_agent.string):
+        return _mobile_refusal()
+    form = ForgotPasswordForm()
+    if request.method == "POST" and form.validate_on_submit():
+        request_password_reset(form.email.data)
+        # The same answer whether or not the address is registered.
+        return make_response(render_template("auth/forgot_sent.html"))
+    status = 422 if request.method == "POST" else 200
+    return make_response(render_template("auth/forgot_password.html", form=form), status)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Response:
+    """The link of the invitation mail: an invited user chooses their password."""
+    live = find_token(token, TokenPurpose.INVITATION)
+    if live is None:
+        return make_response(render_template("auth/link_invalid.html"), 410)
+    user = db.session.get(User, live.user_id)
+    assert user is not None
+    form = NewPasswordForm(email=user.email)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            accept_invitation_with(token, form.password.data)
+        except InvalidLink:
+            return make_response(render_template("auth/link_invalid.html"), 410)
+        flash("パスワードを設定しました。ログインしてください。", "success")
+        return redirect(url_for("auth.login"), 303)
+    status = 422 if request.method == "POST" else 200
+    page = render_template(
+        "auth/reset_password.html",
+        form=form,
+        heading="パスワードの設定",
+        lead=f"{user.email} のパスワードを設定してください。"
+        "10文字以上で、推測されにくいものにしてください。",
+    )
+    return make_response(page, status)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response:
+    """Choose a new password through the link of the reset mail."""
+    live = find_token(token, TokenPurpose.PASSWORD_RESET)
+    if live is None:
+        return make_response(render_template("auth/link_invalid.html"), 410)
+    user = db.session.get(User, live.user_id)
+    assert user is not None
+    form = NewPasswordForm(email=user.email)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            reset_password_with(token, form.password.data)
+        except InvalidLink:
+            return make_response(render_template("auth/link_invalid.html"), 410)
+        logout_user()
+        session.clear()
+        flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")
+        return redirect(url_for("auth.login"), 303)
+    status = 422 if request.method == "POST" else 200
+    return make_response(render_template("auth/reset_password.html", form=form), status)

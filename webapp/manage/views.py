@@ -1,45 +1,77 @@
-"""Read-only views of the contract's general users and notification addresses, and the terms."""
+"""通知メール設定."""
 
 from __future__ import annotations
 
+from flask import flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
-from ..enums import Role
 from ..extensions import db
-from ..models import Contract, NotificationRecipient, User
+from ..htmx import see_other
+from ..models import Device, NotificationSetting
+from ..paging import Pagination, parse_page
 from ..screens import render_screen
+from ..services.notifications import EVENTS, recipients_of, set_device_events, set_recipients
 from . import bp
+from .forms import RecipientsForm
 
-TERMS_VERSION = "1.0"
+DEVICES_PER_PAGE = 50
 
 
-@bp.get("/users")
-@contractor_required
-def users() -> Response:
-    contract = db.get_or_404(Contract, current_user.contract_id)
-    general_users = db.session.scalars(
-        select(User)
-        .where(User.contract_id == contract.id, User.role == Role.GENERAL)
-        .order_by(User.email)
+def _notifications_screen(form: RecipientsForm | None = None, status: int = 200) -> Response:
+    contract_id = current_user.contract_id
+    if form is None:
+        form = RecipientsForm(formdata=None, data={"recipients": recipients_of(contract_id)})
+    total = (
+        db.session.scalar(select(func.count(Device.id)).where(Device.contract_id == contract_id))
+        or 0
+    )
+    pagination = Pagination.clamp(parse_page(request.args.get("page")), DEVICES_PER_PAGE, total)
+    rows = db.session.execute(
+        select(Device, NotificationSetting)
+        .outerjoin(NotificationSetting, NotificationSetting.device_id == Device.id)
+        .where(Device.contract_id == contract_id)
+        .order_by(Device.name, Device.id)
+        .limit(DEVICES_PER_PAGE)
+        .offset(pagination.offset)
     ).all()
-    return render_screen("manage/users.html", users=general_users, contract=contract)
+    return render_screen(
+        "manage/notifications.html",
+        status=status,
+        form=form,
+        rows=rows,
+        events=EVENTS,
+        page=pagination,
+    )
 
 
 @bp.get("/notifications")
 @contractor_required
 def notifications() -> Response:
-    recipients = db.session.scalars(
-        select(NotificationRecipient)
-        .where(NotificationRecipient.contract_id == current_user.contract_id)
-        .order_by(NotificationRecipient.id)
-    ).all()
-    return render_screen("manage/notifications.html", recipients=recipients)
+    return _notifications_screen()
 
 
-@bp.get("/terms")
+@bp.post("/notifications/recipients")
 @contractor_required
-def terms() -> Response:
-    return render_screen("manage/terms.html", version=TERMS_VERSION)
+def notification_recipients() -> Response:
+    form = RecipientsForm()
+    if not form.validate_on_submit():
+        return _notifications_screen(form, 422)
+    saved = set_recipients(current_user.contract_id, form.emails())
+    flash(f"通知先を保存しました ({len(saved)}件)。", "success")
+    return see_other(url_for("manage.notifications"))
+
+
+@bp.post("/notifications/devices")
+@contractor_required
+def notification_devices() -> Response:
+    def ids(name: str) -> set[int]:
+        return {int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) < 10}
+
+    changed = set_device_events(
+        current_user.contract_id, ids("shown"), {event: ids(event) for event in EVENTS}
+    )
+    flash(f"機器ごとの通知設定を保存しました ({changed}台を変更)。", "success")
+    return see_other(url_for("manage.notifications", page=request.args.get("page")))

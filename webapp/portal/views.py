@@ -16,6 +16,6 @@ TILES_PER_PAGE = 60
 @login_required
 def index() -> str:
     page = list_portal_devices(
-        current_user.contract_id, page=parse_page(request.args.get("page")), per_page=TILES_PER_PAGE
+        current_user, page=parse_page(request.args.get("page")), per_page=TILES_PER_PAGE
     )
     return render_template("portal/index.html", page=page)

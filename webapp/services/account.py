@@ -79,3 +79,36 @@ def withdraw_contract(contract: Contract) -> None:
         checkpoint_wal(db.session)
     except Exception:  # the data is gone either way; the log is folded in at the next checkpoint
         log.exception("WAL checkpoint after withdrawal failed")
+
+
+PROFILE_FIELDS = (
+    "company_name",
+    "name",
+    "furigana",
+    "postal_code",
+    "address",
+    "phone_work",
+    "phone_mobile",
+    "phone_home",
+    "wants_news",
+)
+
+
+def update_profile(contract: Contract, values: dict[str, object]) -> list[str]:
+    """Change the contractor's details (契約者情報); return the names of what changed."""
+    changed = [
+        name
+        for name in PROFILE_FIELDS
+        if name in values and getattr(contract, name) != values[name]
+    ]
+    if not changed:
+        return []
+    try:
+        for name in changed:
+            setattr(contract, name, values[name])
+        record_event("contract.update", contract_id=contract.id, detail={"fields": changed})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return changed

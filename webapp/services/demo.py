@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..passwords import hash_password
 from .contracts import create_contract, new_licence_key
+from .terms import publish_bundled_terms
 
 # Real-looking model numbers (品番) of network cameras and recorders.
 CAMERA_MODELS = [
@@ -148,6 +149,8 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
     fake = Faker("ja_JP")
     fake.seed_instance(seed)
     remove_contract_of(email)
+    # The demo contract has accepted the current terms, so its first login goes straight in.
+    terms_version = publish_bundled_terms().version
 
     today = dt.date.today()
     now = utcnow()
@@ -166,6 +169,8 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         phone_mobile=f"090-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}",
         seat_limit=5,
     )
+    for user in contract.users:
+        user.terms_version = terms_version
     local, _, domain = email.partition("@")
     viewer_hash = hash_password(password)
     for n in (1, 2):
@@ -175,6 +180,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
                 email=f"{local}+viewer{n}@{domain}",
                 password_hash=viewer_hash,
                 role=Role.GENERAL,
+                terms_version=terms_version,
             )
         )
     db.session.add_all(

@@ -1,0 +1,37 @@
+"""通知メール設定 forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import EmailField, FieldList
+from wtforms.validators import Email, Length, Optional
+
+from ..forms import PortalForm, stripped
+from ..services.notifications import MAX_RECIPIENTS
+
+
+class RecipientsForm(PortalForm):
+    """Up to five addresses; empty rows are ignored and repeats merged."""
+
+    recipients = FieldList(
+        EmailField(
+            "通知先",
+            [
+                Optional(),
+                Length(max=254, message="254文字以内で入力してください。"),
+                Email("Eメールアドレスの形式が正しくありません。"),
+            ],
+            filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
+        ),
+        min_entries=MAX_RECIPIENTS,
+        max_entries=MAX_RECIPIENTS,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for number, entry in enumerate(self.recipients, start=1):
+            entry.label.text = f"通知先{number}"
+
+    def emails(self) -> list[str]:
+        return [entry.data for entry in self.recipients if entry.data]

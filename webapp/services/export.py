@@ -1,0 +1,199 @@
+"""Everything the portal holds about a contract, for the contractor to keep before 退会."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any
+
+from sqlalchemy import select
+
+from ..audit import ACTION_LABELS, describe
+from ..extensions import db
+from ..models import (
+    AuditEvent,
+    Contract,
+    Device,
+    DeviceExchange,
+    Licence,
+    NotificationRecipient,
+    NotificationSetting,
+    Recording,
+    User,
+    format_mac,
+)
+
+# Secrets are never exported: password hashes, camera passwords, tokens.
+NOTE = "パスワードとカメラのパスワードは含まれていません。"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def contract_data(contract_id: int) -> dict[str, Any]:
+    """Return the contract's data as plain JSON-ready structures."""
+    contract = db.session.get(Contract, contract_id)
+    assert contract is not None
+    settings = {
+        s.device_id: s
+        for s in db.session.scalars(
+            select(NotificationSetting)
+            .join(Device, Device.id == NotificationSetting.device_id)
+            .where(Device.contract_id == contract_id)
+        )
+    }
+    recordings: dict[int, int] = dict(
+        db.session.execute(
+            select(Recording.device_id, db.func.count(Recording.id))
+            .join(Device, Device.id == Recording.device_id)
+            .where(Device.contract_id == contract_id)
+            .group_by(Recording.device_id)
+        ).all()
+    )
+    devices = db.session.scalars(
+        select(Device).where(Device.contract_id == contract_id).order_by(Device.name, Device.id)
+    ).all()
+    exchanges = db.session.scalars(
+        select(DeviceExchange)
+        .join(Device, Device.id == DeviceExchange.device_id)
+        .where(Device.contract_id == contract_id)
+        .order_by(DeviceExchange.exchanged_at)
+    ).all()
+    return {
+        "note": NOTE,
+        "contract": {
+            "company_name": contract.company_name,
+            "name": contract.name,
+            "furigana": contract.furigana,
+            "postal_code": contract.postal_code,
+            "address": contract.address,
+            "phone_work": contract.phone_work,
+            "phone_mobile": contract.phone_mobile,
+            "phone_home": contract.phone_home,
+            "wants_news": contract.wants_news,
+            "seat_limit": contract.seat_limit,
+            "created_at": _iso(contract.created_at),
+        },
+        "users": [
+            {
+                "email": user.email,
+                "role": user.role.label,
+                "created_at": _iso(user.created_at),
+                "last_login_at": _iso(user.last_login_at),
+                "terms_version": user.terms_version,
+            }
+            for user in db.session.scalars(
+                select(User).where(User.contract_id == contract_id).order_by(User.id)
+            )
+        ],
+        "devices": [
+            {
+                "name": device.name,
+                "kind": device.kind.label,
+                "model": device.model,
+                "mac": format_mac(device.mac),
+                "domain": device.domain,
+                "global_ip": device.global_ip,
+                "camera_admin_user": device.camera_admin_user,
+                "camera_list_user": device.camera_list_user,
+                "service_started_on": _iso(device.service_started_on),
+                "comm_status": device.comm_status.label,
+                "recording_status": device.recording_status.label,
+                "service_status": device.effective_service_status().label,
+                "setup_completed_at": _iso(device.setup_completed_at),
+                "licence_key": device.licence.key,
+                "recordings": recordings.get(device.id, 0),
+                "notify": {
+                    event: getattr(settings[device.id], event)
+                    for event in ("on_comm_change", "on_recording_stop", "on_licence_expiry")
+                }
+                if device.id in settings
+                else None,
+            }
+            for device in devices
+        ],
+        "exchanges": [
+            {
+                "device_id": exchange.device_id,
+                "exchanged_at": _iso(exchange.exchanged_at),
+                "from": [exchange.old_model, format_mac(exchange.old_mac)],
+                "to": [exchange.new_model, format_mac(exchange.new_mac)],
+            }
+            for exchange in exchanges
+        ],
+        "licences": [
+            {
+                "key": licence.key,
+                "plan": licence.plan.label,
+                "starts_on": _iso(licence.starts_on),
+                "ends_on": _iso(licence.ends_on),
+                "state": licence.effective_state().label,
+            }
+            for licence in db.session.scalars(
+                select(Licence).where(Licence.contract_id == contract_id).order_by(Licence.id)
+            )
+        ],
+        "notification_recipients": list(
+            db.session.scalars(
+                select(NotificationRecipient.email)
+                .where(NotificationRecipient.contract_id == contract_id)
+                .order_by(NotificationRecipient.id)
+            )
+        ),
+        "history": [
+            {
+                "occurred_at": _iso(event.occurred_at),
+                "action": ACTION_LABELS.get(event.action, event.action),
+                "target": event.summary,
+                "detail": describe(event),
+                "actor": event.actor_email,
+                "ip": event.ip,
+            }
+            for event in db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.contract_id == contract_id)
+                .order_by(AuditEvent.occurred_at, AuditEvent.id)
+            )
+        ],
+    }
+
+
+def as_json(contract_id: int) -> bytes:
+    return json.dumps(contract_data(contract_id), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # so spreadsheet software reads the Japanese as UTF-8
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    key: json.dumps(value, ensure_ascii=False)
+                    if isinstance(value, dict | list)
+                    else ("'" + value if isinstance(value, str) and value[:1] in "=+-@" else value)
+                    for key, value in row.items()
+                }
+            )
+    return buffer.getvalue().encode("utf-8")
+
+
+def as_csv_zip(contract_id: int) -> bytes:
+    """Return a ZIP of CSV files, one per kind of data."""
+    data = contract_data(contract_id)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("contract.csv", _csv([data["contract"]]))
+        for name in ("users", "devices", "exchanges", "licences", "history"):
+            bundle.writestr(f"{name}.csv", _csv(data[name]))
+        bundle.writestr(
+            "notification_recipients.csv",
+            _csv([{"email": email} for email in data["notification_recipients"]]),
+        )
+        bundle.writestr("README.txt", NOTE.encode("utf-8"))
+    return archive.getvalue()

@@ -1,0 +1,204 @@
+"""ユーザー管理: general users, invited by mail, limited by the contract's seats."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, insert, select
+
+from ..audit import record_event
+from ..database import lock_for_update
+from ..enums import Role, TokenPurpose
+from ..extensions import db
+from ..mail import send_mail
+from ..models import Contract, Device, User, UserDevice
+from ..passwords import hash_password
+from .contracts import email_in_use
+from .credentials import EmailTaken, InvalidLink
+from .tokens import external_url, issue_token, use_token
+
+
+class SeatLimitReached(Exception):
+    """The contract has as many general users as its seats allow."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class UserGone(Exception):
+    """The user was deleted in the meantime."""
+
+
+def seats_used(contract_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(User.id)).where(
+                User.contract_id == contract_id, User.role == Role.GENERAL
+            )
+        )
+        or 0
+    )
+
+
+def _send_invitation(user: User) -> None:
+    token = issue_token(user, TokenPurpose.INVITATION)
+    send_mail(user.email, "invitation", url=external_url("auth.accept_invitation", token=token))
+
+
+def invite_user(contract: Contract, email: str) -> User:
+    """Add a general user and mail them a link to choose their password.
+
+    The contract row is locked first, so that invitations sent at the same moment cannot
+    together exceed the seat limit.
+    """
+    email = email.strip().lower()
+    try:
+        if not lock_for_update(db.session, Contract, contract.id):
+            raise UserGone()
+        if seats_used(contract.id) >= contract.seat_limit:
+            raise SeatLimitReached(contract.seat_limit)
+        if email_in_use(email):
+            raise EmailTaken()
+        user = User(contract_id=contract.id, email=email, password_hash=None, role=Role.GENERAL)
+        db.session.add(user)
+        db.session.flush()
+        _send_invitation(user)
+        record_event(
+            "user.invite",
+            contract_id=contract.id,
+            target_type="user",
+            target_id=user.id,
+            summary=email,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return user
+
+
+def resend_invitation(user: User) -> None:
+    """Send a fresh invitation link (the earlier one stops working)."""
+    _send_invitation(user)
+    record_event(
+        "user.invite",
+        contract_id=user.contract_id,
+        target_type="user",
+        target_id=user.id,
+        summary=user.email,
+    )
+    db.session.commit()
+
+
+def accept_invitation(token: str, password: str) -> User:
+    """Set an invited user's password through their link, once."""
+    try:
+        used = use_token(token, TokenPurpose.INVITATION)
+        if used is None:
+            raise InvalidLink()
+        user = db.session.get(User, used.user_id)
+        if user is None:
+            raise InvalidLink()
+        user.password_hash = hash_password(password)
+        record_event("user.activate", contract_id=user.contract_id, actor_email=user.email)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return user
+
+
+def change_user_email(user: User, new_email: str) -> None:
+    """Change a general user's login e-mail; both addresses are told.
+
+    A user who has not yet chosen a password gets a fresh invitation at the new address.
+    """
+    new_email = new_email.strip().lower()
+    if new_email == user.email:
+        return
+    if email_in_use(new_email):
+        raise EmailTaken()
+    old_email = user.email
+    try:
+        user.email = new_email
+        record_event(
+            "user.email",
+            contract_id=user.contract_id,
+            target_type="user",
+            target_id=user.id,
+            summary=new_email,
+            detail={"from": old_email},
+        )
+        if user.password_hash is None:
+            _send_invitation(user)
+        else:
+            send_mail(new_email, "user_email_changed", email=new_email)
+        send_mail(old_email, "user_email_changed_old", email=new_email)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def delete_user(user: User) -> None:
+    """Delete a general user; their sessions and links end with them. Twice is harmless."""
+    user_id, contract_id, email = user.id, user.contract_id, user.email
+    try:
+        deleted = db.session.execute(
+            delete(User).where(User.id == user_id, User.role == Role.GENERAL).returning(User.id)
+        ).first()
+        if deleted is None:
+            raise UserGone()
+        record_event(
+            "user.delete",
+            contract_id=contract_id,
+            target_type="user",
+            target_id=user_id,
+            summary=email,
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def set_device_access(
+    user: User, *, all_devices: bool, shown: set[int] | None = None, allowed: set[int] | None = None
+) -> None:
+    """Choose what a general user sees: every device, or the ticked ones.
+
+    *shown* is the page of devices the contractor was looking at; only those change, so a
+    paged list can be saved page by page. Ids outside the contract are ignored.
+    """
+    try:
+        user.all_devices = all_devices
+        if shown:
+            owned = set(
+                db.session.scalars(
+                    select(Device.id).where(
+                        Device.contract_id == user.contract_id, Device.id.in_(shown)
+                    )
+                )
+            )
+            db.session.execute(
+                delete(UserDevice).where(
+                    UserDevice.user_id == user.id, UserDevice.device_id.in_(owned)
+                )
+            )
+            granted = owned & (allowed or set())
+            if granted:
+                db.session.execute(
+                    insert(UserDevice),
+                    [{"user_id": user.id, "device_id": device_id} for device_id in granted],
+                )
+        record_event(
+            "user.devices",
+            contract_id=user.contract_id,
+            target_type="user",
+            target_id=user.id,
+            summary=user.email,
+            detail={"all": all_devices},
+        )
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
