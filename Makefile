@@ -9,10 +9,11 @@ DEMO_PASSWORD ?= demo-pass-2026
 DEMO_DEVICES ?= 120
 STAMP := $(VENV)/.setup-done
 HTMX := webapp/static/vendor/htmx.min.js
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard webapp/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: setup run test unit e2e lint format clean db-upgrade seed-demo
+.PHONY: setup run test unit e2e lint format clean db-upgrade seed-demo messages
 
-setup: $(STAMP) $(HTMX)
+setup: $(STAMP) $(HTMX) $(CATALOGS)
 
 $(STAMP): pyproject.toml scripts/setup
 	scripts/setup python
@@ -20,6 +21,16 @@ $(STAMP): pyproject.toml scripts/setup
 
 $(HTMX): package.json package-lock.json scripts/setup
 	scripts/setup htmx
+
+# Compiled translations (.mo) are built from the catalogs (.po), not committed.
+webapp/translations/%/LC_MESSAGES/messages.mo: webapp/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d webapp/translations -l $* -i $< -o $@
+
+# After changing texts: extract them and merge them into every catalog, then translate.
+messages: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o webapp/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching
 
 .chromium-ok: scripts/setup
 	scripts/setup chromium
@@ -60,3 +71,4 @@ format: setup
 
 clean:
 	rm -rf $(VENV) node_modules webapp/static/vendor .chromium-ok .pytest_cache tests/e2e/screenshots
+	rm -f $(CATALOGS)

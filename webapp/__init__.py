@@ -53,7 +53,7 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import crypto, mail, useragent
+    from . import crypto, i18n, mail, useragent
     from .auth import sessions
     from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -67,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     sessions.init_login_manager(login_manager)
     crypto.init_app(app)
     mail.init_app(app)
+    i18n.init_app(app)
     useragent.warm_up()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,47 +15,47 @@ from .models import AuditEvent, format_mac
 
 # What each recorded action is called in 操作履歴.
 ACTION_LABELS = {
-    "login": "ログイン",
-    "logout": "ログアウト",
-    "device.register": "機器登録",
-    "device.update": "機器情報の変更",
-    "device.setup": "機器設定",
-    "device.exchange": "機器の交換",
-    "device.delete": "機器の削除 (解約)",
-    "licence.revoke": "ライセンスの失効 (運営)",
-    "password.reset_requested": "パスワード再設定の申請",
-    "password.reset": "パスワードの再設定",
-    "password.change": "パスワードの変更",
-    "email.change_requested": "Eメールアドレス変更の申請",
-    "email.change": "Eメールアドレスの変更",
-    "contract.update": "契約者情報の変更",
-    "user.invite": "ユーザーの招待",
-    "user.activate": "ユーザーのパスワード設定",
-    "user.email": "ユーザーのEメールアドレス変更",
-    "user.devices": "ユーザーの閲覧機器の変更",
-    "user.delete": "ユーザーの削除",
-    "notifications.recipients": "通知先の変更",
-    "notifications.devices": "機器ごとの通知設定の変更",
-    "terms.accept": "規約への同意",
-    "contract.export": "データのダウンロード",
+    "login": _l("ログイン"),
+    "logout": _l("ログアウト"),
+    "device.register": _l("機器登録"),
+    "device.update": _l("機器情報の変更"),
+    "device.setup": _l("機器設定"),
+    "device.exchange": _l("機器の交換"),
+    "device.delete": _l("機器の削除 (解約)"),
+    "licence.revoke": _l("ライセンスの失効 (運営)"),
+    "password.reset_requested": _l("パスワード再設定の申請"),
+    "password.reset": _l("パスワードの再設定"),
+    "password.change": _l("パスワードの変更"),
+    "email.change_requested": _l("Eメールアドレス変更の申請"),
+    "email.change": _l("Eメールアドレスの変更"),
+    "contract.update": _l("契約者情報の変更"),
+    "user.invite": _l("ユーザーの招待"),
+    "user.activate": _l("ユーザーのパスワード設定"),
+    "user.email": _l("ユーザーのEメールアドレス変更"),
+    "user.devices": _l("ユーザーの閲覧機器の変更"),
+    "user.delete": _l("ユーザーの削除"),
+    "notifications.recipients": _l("通知先の変更"),
+    "notifications.devices": _l("機器ごとの通知設定の変更"),
+    "terms.accept": _l("規約への同意"),
+    "contract.export": _l("データのダウンロード"),
 }
 
 # How the fields named in an event's detail read in 操作履歴.
 FIELD_LABELS = {
-    "name": "機器名・お名前",
-    "domain": "ドメイン名",
-    "camera_admin_user": "カメラの管理 ユーザー ID",
-    "camera_admin_password": "カメラの管理 パスワード",
-    "camera_list_user": "カメラの一覧 ユーザー ID",
-    "camera_list_password": "カメラの一覧 パスワード",
-    "company_name": "法人名・屋号",
-    "furigana": "フリガナ",
-    "postal_code": "郵便番号",
-    "address": "住所",
-    "phone_work": "電話番号 (勤務先)",
-    "phone_mobile": "電話番号 (携帯電話)",
-    "phone_home": "電話番号 (自宅)",
-    "wants_news": "お知らせメール",
+    "name": _l("機器名・お名前"),
+    "domain": _l("ドメイン名"),
+    "camera_admin_user": _l("カメラの管理 ユーザー ID"),
+    "camera_admin_password": _l("カメラの管理 パスワード"),
+    "camera_list_user": _l("カメラの一覧 ユーザー ID"),
+    "camera_list_password": _l("カメラの一覧 パスワード"),
+    "company_name": _l("法人名・屋号"),
+    "furigana": _l("フリガナ"),
+    "postal_code": _l("郵便番号"),
+    "address": _l("住所"),
+    "phone_work": _l("電話番号 (勤務先)"),
+    "phone_mobile": _l("電話番号 (携帯電話)"),
+    "phone_home": _l("電話番号 (自宅)"),
+    "wants_news": _l("お知らせメール"),
 }
 
 
@@ -65,11 +67,16 @@ def describe(event: AuditEvent) -> str:
         return f"{old_model} {format_mac(old_mac)} → {new_model} {format_mac(new_mac)}"
     if event.action == "device.register" and "mac" in detail:
         model, licence = detail.get("model", ""), detail.get("licence", "")
-        return f"{model} {format_mac(detail['mac'])} ライセンス {licence}"
+        return _(
+            "%(model)s %(mac)s ライセンス %(licence)s",
+            model=model,
+            mac=format_mac(detail["mac"]),
+            licence=licence,
+        )
     if "fields" in detail:
-        return "変更: " + "、".join(FIELD_LABELS.get(f, f) for f in detail["fields"])
+        return _("変更: ") + _("、").join(FIELD_LABELS.get(f, f) for f in detail["fields"])
     if event.action == "device.delete" and detail.get("reason"):
-        return f"理由: {detail['reason'][:100]}"
+        return _("理由: %(reason)s", reason=detail["reason"][:100])
     return ""
 
 

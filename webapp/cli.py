@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -24,6 +25,7 @@ from .services.contracts import (
 from .services.demo import seed_demo
 from .services.licences import LicenceNotFound, revoke_licence, send_reminders
 from .services.notifications import record_status
+from .services.terms import VersionExists, publish_terms
 
 
 def _ensure_schema() -> None:
@@ -200,6 +202,29 @@ def init_app(app: Flask) -> None:
         )
         sent = record_status(device, reported)
         click.echo(f"device {device_id}: {reported.value}, {sent} mail(s) sent")
+
+    @app.cli.command("publish-terms")
+    @click.option("--version", "version", required=True, help="A new version label, e.g. 2.0.")
+    @click.option(
+        "--file",
+        "path",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="UTF-8 text: paragraphs separated by a blank line, each opening with its title.",
+    )
+    def publish_terms_command(version: str, path: Path) -> None:
+        """Publish a new version of the terms (規約); every user accepts it at next login."""
+        _ensure_schema()
+        body = path.read_text(encoding="utf-8").strip()
+        if not body or len(version) > 20:
+            raise click.ClickException(
+                "the terms need a text and a version of at most 20 characters"
+            )
+        try:
+            publish_terms(version, body)
+        except VersionExists as exc:
+            raise click.ClickException(f"version {version} is already published") from exc
+        click.echo(f"terms {version} published")
 
     @app.cli.command("has-contract")
     @click.option("--email", required=True)

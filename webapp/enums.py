@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 from typing import Self
 
+from flask_babel import lazy_gettext as _l
+
 
 class LabelledEnum(enum.StrEnum):
     """A string enum whose members carry a display label."""
@@ -31,62 +33,62 @@ class LabelledEnum(enum.StrEnum):
 
 
 class DeviceKind(LabelledEnum):
-    CAMERA = "camera", "ネットワークカメラ"
-    RECORDER = "recorder", "レコーダー"
+    CAMERA = "camera", _l("ネットワークカメラ")
+    RECORDER = "recorder", _l("レコーダー")
 
 
 class CommStatus(LabelledEnum):
     """通信状態."""
 
-    ONLINE = "online", "通信中"
-    OFFLINE = "offline", "通信断"
-    NEVER_CONNECTED = "never", "未接続"
+    ONLINE = "online", _l("通信中")
+    OFFLINE = "offline", _l("通信断")
+    NEVER_CONNECTED = "never", _l("未接続")
 
 
 class RecordingStatus(LabelledEnum):
     """録画状態."""
 
-    CONTINUOUS = "continuous", "常時録画中"
-    SCHEDULED = "scheduled", "スケジュール録画中"
-    STOPPED = "stopped", "録画停止中"
+    CONTINUOUS = "continuous", _l("常時録画中")
+    SCHEDULED = "scheduled", _l("スケジュール録画中")
+    STOPPED = "stopped", _l("録画停止中")
 
 
 class ServiceStatus(LabelledEnum):
     """サービス稼働状態."""
 
-    ACTIVE = "active", "サービス有効"
-    SUSPENDED = "suspended", "サービス停止中"
-    AWAITING_SETUP = "awaiting_setup", "設定待ち"
+    ACTIVE = "active", _l("サービス有効")
+    SUSPENDED = "suspended", _l("サービス停止中")
+    AWAITING_SETUP = "awaiting_setup", _l("設定待ち")
 
 
 class Plan(LabelledEnum):
     """加入サービス: what a licence entitles its device to."""
 
-    LIVE = "live", "ライブ映像"
-    RECORDING_7 = "rec7", "録画 7日"
-    RECORDING_30 = "rec30", "録画 30日"
+    LIVE = "live", _l("ライブ映像")
+    RECORDING_7 = "rec7", _l("録画 7日")
+    RECORDING_30 = "rec30", _l("録画 30日")
 
 
 class LicenceState(LabelledEnum):
     """The stored state of a licence key; 期限切れ is derived from its term."""
 
-    UNUSED = "unused", "未使用"
-    IN_USE = "in_use", "使用中"
-    REVOKED = "revoked", "失効"
-    EXPIRED = "expired", "期限切れ"
+    UNUSED = "unused", _l("未使用")
+    IN_USE = "in_use", _l("使用中")
+    REVOKED = "revoked", _l("失効")
+    EXPIRED = "expired", _l("期限切れ")
 
 
 class Role(LabelledEnum):
-    CONTRACTOR = "contractor", "契約者"
-    GENERAL = "general", "一般ユーザー"
+    CONTRACTOR = "contractor", _l("契約者")
+    GENERAL = "general", _l("一般ユーザー")
 
 
 class RecordingKind(LabelledEnum):
-    IMAGE = "image", "静止画"
-    CLIP = "clip", "動画"
+    IMAGE = "image", _l("静止画")
+    CLIP = "clip", _l("動画")
 
 
 class TokenPurpose(LabelledEnum):
-    PASSWORD_RESET = "reset", "パスワード再設定"
-    INVITATION = "invite", "招待"
-    EMAIL_CHANGE = "email", "Eメールアドレス変更"
+    PASSWORD_RESET = "reset", _l("パスワード再設定")
+    INVITATION = "invite", _l("招待")
+    EMAIL_CHANGE = "email", _l("Eメールアドレス変更")

@@ -6,6 +6,8 @@ import logging
 import math
 
 from flask import Flask, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,15 +18,18 @@ from .htmx import hx_redirect, is_htmx, vary_on_htmx
 log = logging.getLogger(__name__)
 
 MESSAGES: dict[int, tuple[str, str]] = {
-    400: ("リクエストが正しくありません。", "入力内容を確認して、もう一度お試しください。"),
-    403: ("この操作は許可されていません。", ""),
-    404: ("ページが見つかりません。", "URLが正しいか、機器一覧などからもう一度お探しください。"),
-    405: ("この操作は許可されていません。", ""),
-    410: ("既に削除されています。", ""),
-    413: ("送信されたデータが大きすぎます。", ""),
+    400: (_l("リクエストが正しくありません。"), _l("入力内容を確認して、もう一度お試しください。")),
+    403: (_l("この操作は許可されていません。"), ""),
+    404: (
+        _l("ページが見つかりません。"),
+        _l("URLが正しいか、機器一覧などからもう一度お探しください。"),
+    ),
+    405: (_l("この操作は許可されていません。"), ""),
+    410: (_l("既に削除されています。"), ""),
+    413: (_l("送信されたデータが大きすぎます。"), ""),
     500: (
-        "エラーが発生しました。",
-        "処理は完了していません。しばらくしてからもう一度お試しください。",
+        _l("エラーが発生しました。"),
+        _l("処理は完了していません。しばらくしてからもう一度お試しください。"),
     ),
 }
 
@@ -50,8 +55,8 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> Response:
         return render_error(
             400,
-            "画面の有効期限が切れました。",
-            "お手数ですが、画面を読み込み直してからもう一度操作してください。",
+            _("画面の有効期限が切れました。"),
+            _("お手数ですが、画面を読み込み直してからもう一度操作してください。"),
         )
 
     @app.errorhandler(RateLimitExceeded)
@@ -59,9 +64,12 @@ def init_app(app: Flask) -> None:
         seconds = error.limit.limit.get_expiry()
         response = render_error(
             429,
-            "操作の回数が上限に達しました。",
-            "安全のため、しばらく受け付けを止めています。"
-            f"約{max(1, math.ceil(seconds / 60))}分後にもう一度お試しください。",
+            _("操作の回数が上限に達しました。"),
+            _(
+                "安全のため、しばらく受け付けを止めています。"
+                "約%(minutes)s分後にもう一度お試しください。",
+                minutes=max(1, math.ceil(seconds / 60)),
+            ),
         )
         response.headers["Retry-After"] = str(seconds)
         return response
@@ -86,5 +94,5 @@ def init_app(app: Flask) -> None:
         if is_htmx():
             # A login form must never be swapped into part of a page.
             return hx_redirect(url_for("auth.login"))
-        flash("ログインしてください。", "info")
+        flash(_("ログインしてください。"), "info")
         return redirect(login_url)

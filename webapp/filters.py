@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .i18n import current_language
+
 DISPLAY_ZONE = ZoneInfo("Asia/Tokyo")
 
 
@@ -14,6 +16,8 @@ def date_ja(value: dt.date | None) -> str:
     """2019年7月5日."""
     if value is None:
         return ""
+    if current_language() == "en":
+        return value.isoformat()
     return f"{value.year}年{value.month}月{value.day}日"
 
 

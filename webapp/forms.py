@@ -5,12 +5,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
-CONTROL_CHARACTERS_MESSAGE = "使用できない文字が含まれています。"
+CONTROL_CHARACTERS_MESSAGE = _l("使用できない文字が含まれています。")
 
 
 def has_control_characters(value: str, *, allow_newlines: bool = False) -> bool:
@@ -71,7 +73,7 @@ class _JapaneseChoices:
     def pre_validate(self, form: Any) -> None:
         allowed = {choice.value for choice in self.choices}
         if (self.data or "") not in allowed:
-            raise ValidationError("一覧から選択してください。")
+            raise ValidationError(_("一覧から選択してください。"))
 
 
 class ChoiceField(_JapaneseChoices, SelectField):
@@ -97,4 +99,4 @@ class JapaneseDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("日付は YYYY-MM-DD の形式で入力してください。") from exc
+            raise ValueError(_("日付は YYYY-MM-DD の形式で入力してください。")) from exc

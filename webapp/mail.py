@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, render_template
+from flask_babel import force_locale
 from flask_mail import Mail, Message
+
+from .i18n import LANGUAGES, current_language
 
 log = logging.getLogger(__name__)
 mail = Mail()
@@ -23,14 +26,21 @@ def outbox_dir() -> Path:
     return Path(current_app.config["MAIL_OUTBOX_DIR"])
 
 
-def send_mail(to: str | list[str], template: str, **context: Any) -> Message:
-    """Render ``templates/mail/<template>.txt`` and send it.
+def send_mail(
+    to: str | list[str], template: str, *, locale: str | None = None, **context: Any
+) -> Message:
+    """Render ``templates/mail/<template>.txt`` in the reader's language and send it.
 
-    The template's first line is the subject. Without MAIL_SERVER the message is
-    written to the outbox folder (development), so nothing is ever silently lost.
+    English mails live in ``templates/mail/en/``. The template's first line is the
+    subject. Without MAIL_SERVER the message is written to the outbox folder
+    (development), so nothing is ever silently lost.
     """
     recipients: list[str | tuple[str, str]] = [to] if isinstance(to, str) else list(to)
-    subject, _, body = render_template(f"mail/{template}.txt", **context).partition("\n")
+    language = locale if locale in LANGUAGES else current_language()
+    name = f"mail/en/{template}.txt" if language == "en" else f"mail/{template}.txt"
+    with force_locale(language):
+        rendered = render_template(name, **context)
+    subject, _, body = rendered.partition("\n")
     message = Message(
         subject=subject.strip(), recipients=recipients, body=body.lstrip("\n"), charset="utf-8"
     )

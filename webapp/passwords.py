@@ -6,6 +6,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 
 _hasher = PasswordHasher()
 
@@ -56,12 +57,12 @@ _COMMON = frozenset(
 def password_problem(password: str, email: str = "") -> str | None:
     """Return why *password* is not acceptable (a message for the contractor), or None."""
     if len(password) < MIN_LENGTH:
-        return f"パスワードは{MIN_LENGTH}文字以上で入力してください。"
+        return _("パスワードは%(count)s文字以上で入力してください。", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"パスワードは{MAX_LENGTH}文字以内で入力してください。"
+        return _("パスワードは%(count)s文字以内で入力してください。", count=MAX_LENGTH)
     if len(set(password)) < 4 or password.lower() in _COMMON:
-        return "推測されやすいパスワードは使えません。"
+        return _("推測されやすいパスワードは使えません。")
     local = email.partition("@")[0].lower()
     if len(local) >= 4 and local in password.lower():
-        return "Eメールアドレスを含むパスワードは使えません。"
+        return _("Eメールアドレスを含むパスワードは使えません。")
     return None

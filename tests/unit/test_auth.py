@@ -76,7 +76,7 @@ def test_failed_login_says_the_same_whether_or_not_the_email_exists(
     response = client.login(email, "wrong password")
     assert response.status_code == 401
     html = response.get_data(as_text=True)
-    assert LOGIN_FAILED_MESSAGE in html
+    assert str(LOGIN_FAILED_MESSAGE) in html
     assert "ログアウト" not in html
     assert client.get("/").status_code == 302
 

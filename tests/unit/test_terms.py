@@ -50,3 +50,14 @@ def test_logout_stays_possible_without_accepting(app: Flask, logged_in: Client) 
     with app.app_context():
         publish_bundled_terms()
     assert logged_in.post_form("/logout", token_from="/terms/accept").status_code == 303
+
+
+def test_publish_terms_command(app: Flask, tmp_path, logged_in: Client) -> None:
+    text = tmp_path / "terms.txt"
+    text.write_text("第1条 (改定)\n新しい規約です。", encoding="utf-8")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["publish-terms", "--version", "2.0", "--file", str(text)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["publish-terms", "--version", "2.0", "--file", str(text)])
+    assert "already published" in again.output
+    assert logged_in.get("/").headers["Location"].startswith("/terms/accept")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
@@ -13,49 +15,57 @@ from ..models import User
 from ..passwords import password_problem, verify_password
 from ..services.contracts import email_in_use
 
-ACK_MESSAGE = "確認事項を読み、チェックボックスにチェックしてください。"
+ACK_MESSAGE = _l("確認事項を読み、チェックボックスにチェックしてください。")
 
 
 class WithdrawForm(PortalForm):
     ack_irreversible = BooleanField(
-        "退会処理を実行後、削除されたデータを元に戻すことはできません。", [Ticked(ACK_MESSAGE)]
+        _l("退会処理を実行後、削除されたデータを元に戻すことはできません。"), [Ticked(ACK_MESSAGE)]
     )
     # The label names the service, so the template writes it out.
-    ack_new_contract = BooleanField("新規のご契約となることの確認", [Ticked(ACK_MESSAGE)])
+    ack_new_contract = BooleanField(_l("新規のご契約となることの確認"), [Ticked(ACK_MESSAGE)])
 
 
 def _text(label: str, max_length: int, *, required: bool = False) -> StringField:
     checks: list[Any] = [
-        Length(max=max_length, message=f"{label}は{max_length}文字以内で入力してください。")
+        Length(
+            max=max_length,
+            message=_l(
+                "%(label)sは%(max)s文字以内で入力してください。", label=label, max=max_length
+            ),
+        )
     ]
-    checks.insert(0, InputRequired(f"{label}を入力してください。") if required else Optional())
+    checks.insert(
+        0,
+        InputRequired(_l("%(label)sを入力してください。", label=label)) if required else Optional(),
+    )
     return StringField(label, checks, filters=[stripped])
 
 
 class ContractorForm(PortalForm):
     """契約者情報の変更: details, the login e-mail, and the password."""
 
-    company_name = _text("法人名・屋号", 100)
-    name = _text("お名前", 100, required=True)
-    furigana = _text("フリガナ", 100, required=True)
-    postal_code = _text("郵便番号", 10, required=True)
-    address = _text("住所", 200, required=True)
-    phone_work = _text("勤務先", 20)
-    phone_mobile = _text("携帯電話", 20)
-    phone_home = _text("自宅", 20)
-    wants_news = BooleanField("希望する")
+    company_name = _text(_l("法人名・屋号"), 100)
+    name = _text(_l("お名前"), 100, required=True)
+    furigana = _text(_l("フリガナ"), 100, required=True)
+    postal_code = _text(_l("郵便番号"), 10, required=True)
+    address = _text(_l("住所"), 200, required=True)
+    phone_work = _text(_l("勤務先"), 20)
+    phone_mobile = _text(_l("携帯電話"), 20)
+    phone_home = _text(_l("自宅"), 20)
+    wants_news = BooleanField(_l("希望する"))
     email = EmailField(
-        "Eメールアドレス",
+        _l("Eメールアドレス"),
         [
-            InputRequired("Eメールアドレスを入力してください。"),
-            Length(max=254, message="Eメールアドレスは254文字以内で入力してください。"),
-            Email("Eメールアドレスの形式が正しくありません。"),
+            InputRequired(_l("Eメールアドレスを入力してください。")),
+            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
+            Email(_l("Eメールアドレスの形式が正しくありません。")),
         ],
         filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
     )
-    current_password = PasswordField("現在のパスワード", [Optional()])
-    new_password = PasswordField("新しいパスワード", [Optional()])
-    confirm_password = PasswordField("新しいパスワード (確認)", [Optional()])
+    current_password = PasswordField(_l("現在のパスワード"), [Optional()])
+    new_password = PasswordField(_l("新しいパスワード"), [Optional()])
+    confirm_password = PasswordField(_l("新しいパスワード (確認)"), [Optional()])
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,13 +74,13 @@ class ContractorForm(PortalForm):
     def validate_furigana(self, field: StringField) -> None:
         value = normalise_furigana(field.data or "")
         if value is None:
-            raise ValidationError("フリガナはカタカナで入力してください。")
+            raise ValidationError(_("フリガナはカタカナで入力してください。"))
         field.data = value
 
     def validate_postal_code(self, field: StringField) -> None:
         value = normalise_postal_code(field.data or "")
         if value is None:
-            raise ValidationError("郵便番号は7桁の数字で入力してください。(例: 100-0001)")
+            raise ValidationError(_("郵便番号は7桁の数字で入力してください。(例: 100-0001)"))
         field.data = value
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -80,20 +90,22 @@ class ContractorForm(PortalForm):
             if phone.data and not phone.errors:
                 value = normalise_phone(phone.data)
                 if value is None:
-                    phone.errors = ["電話番号は数字と「-」で入力してください。(例: 03-1234-5678)"]
+                    phone.errors = [
+                        _("電話番号は数字と「-」で入力してください。(例: 03-1234-5678)")
+                    ]
                     valid = False
                 else:
                     phone.data = value
         if not any(phone.data for phone in phones):
             self.phone_work.errors = [
                 *self.phone_work.errors,
-                "電話番号は勤務先・携帯電話・自宅のいずれか1つ以上を入力してください。",
+                _("電話番号は勤務先・携帯電話・自宅のいずれか1つ以上を入力してください。"),
             ]
             valid = False
         email = self.email.data
         changing = bool(email) and email != self.user.email and not self.email.errors
         if changing and email_in_use(email):
-            self.email.errors = ["このEメールアドレスは既に使われています。"]
+            self.email.errors = [_("このEメールアドレスは既に使われています。")]
             valid = False
         return self._validate_password_change() and valid
 
@@ -103,17 +115,17 @@ class ContractorForm(PortalForm):
         if not (new.data or current.data or confirm.data):
             return True
         if not current.data:
-            current.errors = ["パスワードを変更するには、現在のパスワードを入力してください。"]
+            current.errors = [_("パスワードを変更するには、現在のパスワードを入力してください。")]
             return False
         stored = self.user.password_hash
         if not stored or not verify_password(stored, current.data):
-            current.errors = ["現在のパスワードが正しくありません。"]
+            current.errors = [_("現在のパスワードが正しくありません。")]
             return False
         problem = password_problem(new.data or "", self.email.data or self.user.email)
         if problem:
             new.errors = [problem]
             return False
         if new.data != confirm.data:
-            confirm.errors = ["パスワードが一致しません。"]
+            confirm.errors = [_("パスワードが一致しません。")]
             return False
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -58,16 +59,19 @@ def edit() -> Response:
         status = 422 if request.method == "POST" else 200
         return render_screen("account/edit.html", status=status, form=form)
     changed = update_profile(contract, {name: form[name].data for name in PROFILE_FIELDS})
-    messages = ["契約者情報を変更しました。"] if changed else []
+    messages = [_("契約者情報を変更しました。")] if changed else []
     if form.email.data != user.email:
         try:
             request_email_change(user, form.email.data)
         except EmailTaken:
-            form.email.errors = ["このEメールアドレスは既に使われています。"]
+            form.email.errors = [_("このEメールアドレスは既に使われています。")]
             return render_screen("account/edit.html", status=422, form=form)
         messages.append(
-            f"{form.email.data} に確認メールを送信しました。"
-            "メールのリンクを開くと、Eメールアドレスの変更が完了します。"
+            _(
+                "%(email)s に確認メールを送信しました。"
+                "メールのリンクを開くと、Eメールアドレスの変更が完了します。",
+                email=form.email.data,
+            )
         )
     if form.new_password.data:
         change_password(
@@ -76,8 +80,8 @@ def edit() -> Response:
             form.new_password.data,
             keep_token_hash=token_hash(user.session_token or ""),
         )
-        messages.append("パスワードを変更しました。ほかの端末のログインは終了しました。")
-    flash(" ".join(messages) or "変更はありませんでした。", "success")
+        messages.append(_("パスワードを変更しました。ほかの端末のログインは終了しました。"))
+    flash(" ".join(messages) or _("変更はありませんでした。"), "success")
     return see_other(url_for("account.index"))
 
 
@@ -98,7 +102,8 @@ def confirm_email(token: str) -> Response:
     except EmailTaken:
         return make_response(render_template("account/email_link_invalid.html", taken=True), 409)
     flash(
-        "Eメールアドレスを変更しました。次回から新しいアドレスでログインしてください。", "success"
+        _("Eメールアドレスを変更しました。次回から新しいアドレスでログインしてください。"),
+        "success",
     )
     return redirect(url_for("auth.login"), 303)
 

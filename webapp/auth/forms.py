@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
@@ -13,29 +14,29 @@ from ..passwords import password_problem
 
 class LoginForm(PortalForm):
     email = EmailField(
-        "Eメールアドレス",
+        _l("Eメールアドレス"),
         validators=[
-            InputRequired("Eメールアドレスを入力してください。"),
-            Length(max=254, message="Eメールアドレスは254文字以内で入力してください。"),
+            InputRequired(_l("Eメールアドレスを入力してください。")),
+            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
         ],
     )
     password = PasswordField(
-        "パスワード",
+        _l("パスワード"),
         validators=[
-            InputRequired("パスワードを入力してください。"),
-            Length(max=128, message="パスワードは128文字以内で入力してください。"),
+            InputRequired(_l("パスワードを入力してください。")),
+            Length(max=128, message=_l("パスワードは128文字以内で入力してください。")),
         ],
     )
-    remember_email = BooleanField("Eメールアドレスを記憶する")
+    remember_email = BooleanField(_l("Eメールアドレスを記憶する"))
 
 
 class ForgotPasswordForm(PortalForm):
     email = EmailField(
-        "Eメールアドレス",
+        _l("Eメールアドレス"),
         validators=[
-            InputRequired("Eメールアドレスを入力してください。"),
-            Length(max=254, message="Eメールアドレスは254文字以内で入力してください。"),
-            Email("Eメールアドレスの形式が正しくありません。"),
+            InputRequired(_l("Eメールアドレスを入力してください。")),
+            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
+            Email(_l("Eメールアドレスの形式が正しくありません。")),
         ],
     )
 
@@ -44,13 +45,14 @@ class NewPasswordForm(PortalForm):
     """A new password, typed twice, held to the password rules."""
 
     password = PasswordField(
-        "新しいパスワード", validators=[InputRequired("新しいパスワードを入力してください。")]
+        _l("新しいパスワード"),
+        validators=[InputRequired(_l("新しいパスワードを入力してください。"))],
     )
     confirm = PasswordField(
-        "新しいパスワード (確認)",
+        _l("新しいパスワード (確認)"),
         validators=[
-            InputRequired("確認のため、もう一度入力してください。"),
-            EqualTo("password", message="パスワードが一致しません。"),
+            InputRequired(_l("確認のため、もう一度入力してください。")),
+            EqualTo("password", message=_l("パスワードが一致しません。")),
         ],
     )
 

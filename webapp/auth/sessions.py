@@ -12,6 +12,7 @@ import hashlib
 import secrets
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import LoginManager
 from sqlalchemy import delete, select
 
@@ -76,7 +77,7 @@ def load_session_user(token: str) -> User | None:
 
 def init_login_manager(login_manager: LoginManager) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "ログインしてください。"
+    login_manager.login_message = _("ログインしてください。")
     login_manager.login_message_category = "info"
     # Sessions are tracked server-side; Flask-Login's own checks would only log people
     # out when their address changes.

@@ -14,6 +14,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -21,6 +23,8 @@ from werkzeug.wrappers import Response
 from ..audit import record_event
 from ..enums import TokenPurpose
 from ..extensions import db, limiter
+from ..i18n import COOKIE as LANGUAGE_COOKIE
+from ..i18n import LANGUAGES
 from ..models import User, utcnow
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from ..services.credentials import InvalidLink, request_password_reset
@@ -33,7 +37,7 @@ from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm
 from .sessions import end_login_session, start_login_session
 
 REMEMBERED_EMAIL_COOKIE = "remembered_email"
-LOGIN_FAILED_MESSAGE = "Eメールアドレスまたはパスワードが正しくありません。"
+LOGIN_FAILED_MESSAGE = _l("Eメールアドレスまたはパスワードが正しくありません。")
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -123,7 +127,7 @@ def logout() -> Response:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("ログアウトしました。", "info")
+    flash(_("ログアウトしました。"), "info")
     return redirect(url_for("auth.login"), 303)
 
 
@@ -161,15 +165,18 @@ def accept_invitation(token: str) -> Response:
             accept_invitation_with(token, form.password.data)
         except InvalidLink:
             return make_response(render_template("auth/link_invalid.html"), 410)
-        flash("パスワードを設定しました。ログインしてください。", "success")
+        flash(_("パスワードを設定しました。ログインしてください。"), "success")
         return redirect(url_for("auth.login"), 303)
     status = 422 if request.method == "POST" else 200
     page = render_template(
         "auth/reset_password.html",
         form=form,
-        heading="パスワードの設定",
-        lead=f"{user.email} のパスワードを設定してください。"
-        "10文字以上で、推測されにくいものにしてください。",
+        heading=_("パスワードの設定"),
+        lead=_(
+            "%(email)s のパスワードを設定してください。"
+            "10文字以上で、推測されにくいものにしてください。",
+            email=user.email,
+        ),
     )
     return make_response(page, status)
 
@@ -190,7 +197,29 @@ def reset_password(token: str) -> Response:
             return make_response(render_template("auth/link_invalid.html"), 410)
         logout_user()
         session.clear()
-        flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")
+        flash(_("パスワードを再設定しました。新しいパスワードでログインしてください。"), "success")
         return redirect(url_for("auth.login"), 303)
     status = 422 if request.method == "POST" else 200
     return make_response(render_template("auth/reset_password.html", form=form), status)
+
+
+@bp.post("/language")
+def choose_language() -> Response:
+    """The language switch: remembered in a cookie, and on the account when logged in."""
+    language = request.form.get("lang", "")
+    back = safe_next_url(request.form.get("next")) or url_for("portal.index")
+    if language not in LANGUAGES:
+        return redirect(back, 303)
+    if current_user.is_authenticated:
+        current_user.locale = language
+        db.session.commit()
+    response = redirect(back, 303)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+    return response

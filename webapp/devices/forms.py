@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -15,7 +17,7 @@ from ..models import Device
 from ..services.devices import MAC_TAKEN, licence_problem, mac_in_use
 from .queries import DeviceSearch
 
-ANY = ("", "すべて")
+ANY = ("", _l("すべて"))
 
 
 class DeviceSearchForm(PortalForm):
@@ -24,23 +26,28 @@ class DeviceSearchForm(PortalForm):
     class Meta:
         csrf = False
 
-    name = StringField("機器名", [Length(max=40, message="機器名は40文字以内で入力してください。")])
-    model = StringField("品番", [Length(max=40, message="品番は40文字以内で入力してください。")])
+    name = StringField(
+        _l("機器名"), [Length(max=40, message=_l("機器名は40文字以内で入力してください。"))]
+    )
+    model = StringField(
+        _l("品番"), [Length(max=40, message=_l("品番は40文字以内で入力してください。"))]
+    )
     mac = StringField(
-        "MACアドレス",
+        _l("MACアドレス"),
         [
-            Length(max=17, message="MACアドレスは17文字以内で入力してください。"),
+            Length(max=17, message=_l("MACアドレスは17文字以内で入力してください。")),
             Regexp(
                 r"^[0-9A-Fa-f:\-]*$",
-                message="MACアドレスは英数字 (0-9, A-F) と「:」「-」で入力してください。",
+                message=_l("MACアドレスは英数字 (0-9, A-F) と「:」「-」で入力してください。"),
             ),
         ],
     )
     domain = StringField(
-        "ドメイン名", [Length(max=100, message="ドメイン名は100文字以内で入力してください。")]
+        _l("ドメイン名"),
+        [Length(max=100, message=_l("ドメイン名は100文字以内で入力してください。"))],
     )
-    service_status = ChoiceField("サービス稼働状態", choices=[ANY, *ServiceStatus.choices()])
-    plan = ChoiceField("加入サービス", choices=[ANY, *Plan.choices()])
+    service_status = ChoiceField(_l("サービス稼働状態"), choices=[ANY, *ServiceStatus.choices()])
+    plan = ChoiceField(_l("加入サービス"), choices=[ANY, *Plan.choices()])
 
     def to_search(self) -> DeviceSearch:
         return DeviceSearch(
@@ -55,39 +62,41 @@ class DeviceSearchForm(PortalForm):
         )
 
 
-ACK_MESSAGE = "確認事項を読み、チェックボックスにチェックしてください。"
+ACK_MESSAGE = _l("確認事項を読み、チェックボックスにチェックしてください。")
 
 
 class DeleteDeviceForm(PortalForm):
     """The deletion confirmation: both acknowledgements of the manual, and a survey."""
 
     ack_licence = BooleanField(
-        "ライセンスの有効期限が残っている場合でもライセンスキーを再利用することができません。",
+        _l("ライセンスの有効期限が残っている場合でもライセンスキーを再利用することができません。"),
         [Ticked(ACK_MESSAGE)],
     )
     ack_data = BooleanField(
-        "機器の設定や通知情報、録画データ等が削除されます。"
-        "再度、機器登録を行った場合でもデータは引き継ぐことはできません。",
+        _l(
+            "機器の設定や通知情報、録画データ等が削除されます。"
+            "再度、機器登録を行った場合でもデータは引き継ぐことはできません。"
+        ),
         [Ticked(ACK_MESSAGE)],
     )
     reason = TextAreaField(
-        "解約の理由 (アンケート・任意)",
-        [Optional(), Length(max=1000, message="1000文字以内で入力してください。")],
+        _l("解約の理由 (アンケート・任意)"),
+        [Optional(), Length(max=1000, message=_l("1000文字以内で入力してください。"))],
     )
 
 
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-_/.]*$"
-MODEL_MESSAGE = "品番は半角英数字と「-」で入力してください。(例: WV-S1131)"
+MODEL_MESSAGE = _l("品番は半角英数字と「-」で入力してください。(例: WV-S1131)")
 CREDENTIAL_PATTERN = r"^[\x21-\x7e]*$"
-CREDENTIAL_MESSAGE = "半角英数字と記号で入力してください (空白は使えません)。"
+CREDENTIAL_MESSAGE = _l("半角英数字と記号で入力してください (空白は使えません)。")
 
 
 def _name_field() -> StringField:
     return StringField(
-        "機器名",
+        _l("機器名"),
         [
-            InputRequired("機器名を入力してください。"),
-            Length(max=40, message="機器名は40文字以内で入力してください。"),
+            InputRequired(_l("機器名を入力してください。")),
+            Length(max=40, message=_l("機器名は40文字以内で入力してください。")),
         ],
         filters=[stripped],
     )
@@ -95,10 +104,10 @@ def _name_field() -> StringField:
 
 def _model_field() -> StringField:
     return StringField(
-        "品番",
+        _l("品番"),
         [
-            InputRequired("品番を入力してください。"),
-            Length(max=40, message="品番は40文字以内で入力してください。"),
+            InputRequired(_l("品番を入力してください。")),
+            Length(max=40, message=_l("品番は40文字以内で入力してください。")),
             Regexp(MODEL_PATTERN, message=MODEL_MESSAGE),
         ],
         filters=[stripped, lambda v: v.upper() if isinstance(v, str) else v],
@@ -107,10 +116,10 @@ def _model_field() -> StringField:
 
 def _mac_field() -> StringField:
     return StringField(
-        "MACアドレス",
+        _l("MACアドレス"),
         [
-            InputRequired("MACアドレスを入力してください。"),
-            Length(max=20, message="MACアドレスの形式が正しくありません。"),
+            InputRequired(_l("MACアドレスを入力してください。")),
+            Length(max=20, message=_l("MACアドレスの形式が正しくありません。")),
         ],
         filters=[stripped],
     )
@@ -124,7 +133,7 @@ class MacFormMixin:
     def validate_mac(self, field: StringField) -> None:
         mac = normalise_mac(field.data or "")
         if mac is None:
-            raise ValidationError("MACアドレスの形式が正しくありません。(例: 00:80:45:AB:CD:EF)")
+            raise ValidationError(_("MACアドレスの形式が正しくありません。(例: 00:80:45:AB:CD:EF)"))
         self.normalised_mac = mac
 
 
@@ -132,17 +141,17 @@ class RegisterDeviceForm(MacFormMixin, PortalForm):
     """機器登録."""
 
     licence_key = StringField(
-        "ライセンスキー",
+        _l("ライセンスキー"),
         [
-            InputRequired("ライセンスキーを入力してください。"),
-            Length(max=40, message="ライセンスキーの形式が正しくありません。"),
+            InputRequired(_l("ライセンスキーを入力してください。")),
+            Length(max=40, message=_l("ライセンスキーの形式が正しくありません。")),
         ],
         filters=[stripped],
     )
     name = _name_field()
     model = _model_field()
     mac = _mac_field()
-    kind = RadioChoiceField("機器の種類", choices=DeviceKind.choices(), default="camera")
+    kind = RadioChoiceField(_l("機器の種類"), choices=DeviceKind.choices(), default="camera")
 
     normalised_key: str = ""
 
@@ -154,7 +163,7 @@ class RegisterDeviceForm(MacFormMixin, PortalForm):
         key = normalise_licence_key(field.data or "")
         if key is None:
             raise ValidationError(
-                "ライセンスキーの形式が正しくありません。(例: ABCD-EFGH-JKMN-PQRS-TVWX の20文字)"
+                _("ライセンスキーの形式が正しくありません。(例: ABCD-EFGH-JKMN-PQRS-TVWX の20文字)")
             )
         self.normalised_key = key
         # Judged here too (and again in the transaction), so every mistake shows at once.
@@ -181,7 +190,7 @@ def _credential(label: str, *, password: bool = False) -> StringField:
         label,
         [
             Optional(),
-            Length(max=64, message=f"{label}は64文字以内で入力してください。"),
+            Length(max=64, message=_l("%(label)sは64文字以内で入力してください。", label=label)),
             Regexp(CREDENTIAL_PATTERN, message=CREDENTIAL_MESSAGE),
         ],
         filters=[] if password else [stripped],
@@ -193,17 +202,17 @@ class EditDeviceForm(PortalForm):
 
     name = _name_field()
     domain = StringField(
-        "ドメイン名",
+        _l("ドメイン名"),
         [
-            InputRequired("ドメイン名を入力してください。"),
-            Length(max=100, message="ドメイン名は100文字以内で入力してください。"),
+            InputRequired(_l("ドメイン名を入力してください。")),
+            Length(max=100, message=_l("ドメイン名は100文字以内で入力してください。")),
         ],
         filters=[stripped],
     )
-    camera_admin_user = _credential("ユーザー ID")
-    camera_admin_password = _credential("パスワード", password=True)
-    camera_list_user = _credential("ユーザー ID")
-    camera_list_password = _credential("パスワード", password=True)
+    camera_admin_user = _credential(_l("ユーザー ID"))
+    camera_admin_password = _credential(_l("パスワード"), password=True)
+    camera_list_user = _credential(_l("ユーザー ID"))
+    camera_list_password = _credential(_l("パスワード"), password=True)
 
     normalised_domain: str = ""
 
@@ -224,8 +233,11 @@ class EditDeviceForm(PortalForm):
         domain = normalise_domain(field.data or "", current_app.config["DEVICE_DOMAIN_SUFFIX"])
         if domain is None:
             raise ValidationError(
-                "ドメイン名は半角英小文字・数字・「-」で入力してください。"
-                f"(例: camera01.{current_app.config['DEVICE_DOMAIN_SUFFIX']})"
+                _(
+                    "ドメイン名は半角英小文字・数字・「-」で入力してください。"
+                    "(例: camera01.%(suffix)s)",
+                    suffix=current_app.config["DEVICE_DOMAIN_SUFFIX"],
+                )
             )
         self.normalised_domain = domain
 
@@ -241,10 +253,10 @@ class EditDeviceForm(PortalForm):
         for user, password, stored_as in pairs:
             message = None
             if user.data and not password.data and not getattr(self.device, stored_as):
-                message = "パスワードを入力してください。"
+                message = _("パスワードを入力してください。")
             elif not user.data and password.data:
                 # Without a viewing user, the management pair is used for viewing.
-                message = "ユーザー IDも入力してください。"
+                message = _("ユーザー IDも入力してください。")
             if message and not password.errors:
                 password.errors = [*password.errors, message]
                 valid = False

@@ -6,6 +6,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app, flash, g, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -47,8 +49,8 @@ from .queries import (
 )
 
 # 表示項目切替: the column sets of 機器一覧.
-VIEWS = {"status": "サービス稼働状態", "licence": "ライセンス情報", "comm": "通信状態"}
-TABS = {"info": "機器情報", "licence": "ライセンス情報", "service": "サービス設定"}
+VIEWS = {"status": _l("サービス稼働状態"), "licence": _l("ライセンス情報"), "comm": _l("通信状態")}
+TABS = {"info": _l("機器情報"), "licence": _l("ライセンス情報"), "service": _l("サービス設定")}
 MAX_BACK_LENGTH = 1000
 
 
@@ -161,7 +163,7 @@ def delete(device_id: int) -> Response:
         delete_device(device, reason=(form.reason.data or "").strip())
     except AlreadyDeleted as exc:
         raise DeviceGone(name) from exc
-    flash(f"機器「{name}」を削除しました。", "success")
+    flash(_("機器「%(name)s」を削除しました。", name=name), "success")
     return see_other(context["list_url"])
 
 
@@ -171,13 +173,13 @@ def device_gone(error: DeviceGone) -> Response:
 
     if is_htmx():
         # The panel on screen is stale: reload the list rather than leave it clickable.
-        flash(f"機器「{error.summary}」は既に削除されています。", "info")
+        flash(_("機器「%(name)s」は既に削除されています。", name=error.summary), "info")
         return hx_redirect(url_for("devices.index"))
     return render_error(
         410,
-        "この機器は既に削除されています。",
-        f"機器「{error.summary}」は削除済みです。機器一覧でご確認ください。",
-        link=(url_for("devices.index"), "機器一覧へ"),
+        _("この機器は既に削除されています。"),
+        _("機器「%(name)s」は削除済みです。機器一覧でご確認ください。", name=error.summary),
+        link=(url_for("devices.index"), _("機器一覧へ")),
     )
 
 
@@ -209,7 +211,7 @@ def register() -> Response:
             normalise_mac(request.form.get("mac", "")[:20]),
         )
         if done is not None:
-            flash("この機器は既に登録されています。", "info")
+            flash(_("この機器は既に登録されています。"), "info")
             return see_other(url_for("devices.detail", device_id=done))
     if request.method == "GET" or not form.validate_on_submit():
         if form.licence_key.errors:
@@ -226,14 +228,17 @@ def register() -> Response:
             kind=DeviceKind.of(form.kind.data),
         )
     except AlreadyDone as done:
-        flash("この機器は既に登録されています。", "info")
+        flash(_("この機器は既に登録されています。"), "info")
         return see_other(url_for("devices.detail", device_id=done.device_id))
     except Refused as refused:
         g.wrong_licence_key = refused.field == "licence_key"
         getattr(form, refused.field).errors = [refused.message]
         return render_screen("devices/register.html", status=422, **context)
     flash(
-        f"機器「{device.name}」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
+        _(
+            "機器「%(name)s」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
+            name=device.name,
+        ),
         "success",
     )
     return see_other(url_for("devices.detail", device_id=device.id))
@@ -262,7 +267,7 @@ def edit(device_id: int) -> Response:
     except Refused as refused:
         form[refused.field].errors = [refused.message]
         return render_screen("devices/edit.html", status=422, form=form, **context)
-    flash("機器情報を変更しました。" if changed else "変更はありませんでした。", "success")
+    flash(_("機器情報を変更しました。") if changed else _("変更はありませんでした。"), "success")
     return see_other(url_for("devices.detail", device_id=device.id, back=context["back"] or None))
 
 
@@ -278,7 +283,7 @@ def setup(device_id: int) -> Response:
     except Refused as refused:
         flash(refused.message, "error")
         return see_other(detail_url)
-    flash(f"機器「{device.name}」の機器設定が完了しました。", "success")
+    flash(_("機器「%(name)s」の機器設定が完了しました。", name=device.name), "success")
     return see_other(detail_url)
 
 
@@ -296,7 +301,7 @@ def exchange(device_id: int) -> Response:
     try:
         exchange_device(device, new_model=form.model.data, new_mac=form.normalised_mac)
     except AlreadyDone:
-        flash("この機器への交換は既に完了しています。", "info")
+        flash(_("この機器への交換は既に完了しています。"), "info")
         return see_other(detail_url)
     except Refused as refused:
         if refused.field:
@@ -305,7 +310,10 @@ def exchange(device_id: int) -> Response:
             form.form_errors.append(refused.message)
         return render_screen("devices/exchange.html", status=422, form=form, **context)
     flash(
-        f"機器「{device.name}」を交換しました。新しい機器の準備ができたら「機器設定」を行ってください。",
+        _(
+            "機器「%(name)s」を交換しました。新しい機器の準備ができたら「機器設定」を行ってください。",
+            name=device.name,
+        ),
         "success",
     )
     return see_other(detail_url)

@@ -10,6 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, select
 from werkzeug.wrappers import Response
@@ -33,13 +35,13 @@ class HistoryFilterForm(PortalForm):
     class Meta:
         csrf = False
 
-    action = ChoiceField("操作の種類", choices=[("", "すべて"), *ACTION_LABELS.items()])
-    date_from = JapaneseDateField("開始日", [Optional()])
-    date_to = JapaneseDateField("終了日", [Optional()])
+    action = ChoiceField(_l("操作の種類"), choices=[("", _l("すべて")), *ACTION_LABELS.items()])
+    date_from = JapaneseDateField(_l("開始日"), [Optional()])
+    date_to = JapaneseDateField(_l("終了日"), [Optional()])
 
     def validate_date_to(self, field: JapaneseDateField) -> None:
         if self.date_from.data and field.data and field.data < self.date_from.data:
-            raise ValidationError("終了日は開始日以降の日付にしてください。")
+            raise ValidationError(_("終了日は開始日以降の日付にしてください。"))
 
 
 @dataclass
@@ -133,7 +135,7 @@ def download() -> Response:
     # A BOM, so that spreadsheet software opens the Japanese text as UTF-8.
     buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["日時", "操作", "対象", "内容", "実行者", "IPアドレス"])
+    writer.writerow([_("日時"), _("操作"), _("対象"), _("内容"), _("実行者"), _("IPアドレス")])
     for event in events:
         writer.writerow(
             [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Response as FlaskResponse
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import BooleanField
@@ -27,7 +29,8 @@ OPEN_ENDPOINTS = {"terms.accept", "auth.logout", "static", "auth.login"}
 
 class AcceptTermsForm(PortalForm):
     agree = BooleanField(
-        "規約に同意する", [Ticked("規約をお読みになり、チェックボックスにチェックしてください。")]
+        _l("規約に同意する"),
+        [Ticked(_l("規約をお読みになり、チェックボックスにチェックしてください。"))],
     )
 
 
@@ -73,7 +76,7 @@ def accept() -> Response:
     form = AcceptTermsForm()
     if request.method == "POST" and form.validate_on_submit():
         accept_terms(current_user, terms.version)
-        flash("規約に同意いただきました。", "success")
+        flash(_("規約に同意いただきました。"), "success")
         return see_other(next_url)
     status = 422 if request.method == "POST" else 200
     return render_screen(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, FieldList
 from wtforms.validators import Email, Length, Optional
 
@@ -16,11 +18,11 @@ class RecipientsForm(PortalForm):
 
     recipients = FieldList(
         EmailField(
-            "通知先",
+            _l("通知先"),
             [
                 Optional(),
-                Length(max=254, message="254文字以内で入力してください。"),
-                Email("Eメールアドレスの形式が正しくありません。"),
+                Length(max=254, message=_l("254文字以内で入力してください。")),
+                Email(_l("Eメールアドレスの形式が正しくありません。")),
             ],
             filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
         ),
@@ -31,7 +33,7 @@ class RecipientsForm(PortalForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for number, entry in enumerate(self.recipients, start=1):
-            entry.label.text = f"通知先{number}"
+            entry.label.text = _("通知先%(number)s", number=number)
 
     def emails(self) -> list[str]:
         return [entry.data for entry in self.recipients if entry.data]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -60,7 +61,7 @@ def notification_recipients() -> Response:
     if not form.validate_on_submit():
         return _notifications_screen(form, 422)
     saved = set_recipients(current_user.contract_id, form.emails())
-    flash(f"通知先を保存しました ({len(saved)}件)。", "success")
+    flash(_("通知先を保存しました (%(count)s件)。", count=len(saved)), "success")
     return see_other(url_for("manage.notifications"))
 
 
@@ -73,5 +74,5 @@ def notification_devices() -> Response:
     changed = set_device_events(
         current_user.contract_id, ids("shown"), {event: ids(event) for event in EVENTS}
     )
-    flash(f"機器ごとの通知設定を保存しました ({changed}台を変更)。", "success")
+    flash(_("機器ごとの通知設定を保存しました (%(count)s台を変更)。", count=changed), "success")
     return see_other(url_for("manage.notifications", page=request.args.get("page")))

@@ -48,6 +48,7 @@ def request_password_reset(email: str) -> None:
     send_mail(
         user.email,
         "password_reset",
+        locale=user.locale,
         url=external_url("auth.reset_password", token=token),
         minutes=30,
     )
@@ -96,10 +97,11 @@ def request_email_change(user: User, new_email: str) -> None:
     send_mail(
         new_email,
         "email_change_confirm",
+        locale=user.locale,
         url=external_url("account.confirm_email", token=token),
         old_email=user.email,
     )
-    send_mail(user.email, "email_change_notice", new_email=new_email)
+    send_mail(user.email, "email_change_notice", locale=user.locale, new_email=new_email)
     db.session.commit()
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -51,15 +52,15 @@ class AlreadyDone(Exception):
         self.device_id = device_id
 
 
-KEY_UNKNOWN = "このライセンスキーは登録されていません。入力内容をご確認ください。"
-KEY_IN_USE = "このライセンスキーは既に使用されています。"
-KEY_REVOKED = (
+KEY_UNKNOWN = _l("このライセンスキーは登録されていません。入力内容をご確認ください。")
+KEY_IN_USE = _l("このライセンスキーは既に使用されています。")
+KEY_REVOKED = _l(
     "このライセンスキーは失効しています。機器の削除 (解約) に使われたキーは再利用できません。"
 )
-KEY_EXPIRED = "このライセンスキーは有効期限が切れています。"
-MAC_TAKEN = "このMACアドレスの機器は既に登録されています。"
-DOMAIN_TAKEN = "このドメイン名は既に使われています。別の名前を入力してください。"
-LICENCE_LAPSED = "ライセンスが有効ではないため、この操作は行えません。"
+KEY_EXPIRED = _l("このライセンスキーは有効期限が切れています。")
+MAC_TAKEN = _l("このMACアドレスの機器は既に登録されています。")
+DOMAIN_TAKEN = _l("このドメイン名は既に使われています。別の名前を入力してください。")
+LICENCE_LAPSED = _l("ライセンスが有効ではないため、この操作は行えません。")
 
 
 def find_licence(key: str, contract_id: int) -> Licence | None:

@@ -8,6 +8,7 @@ import json
 import zipfile
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..audit import ACTION_LABELS, describe
@@ -26,7 +27,7 @@ from ..models import (
 )
 
 # Secrets are never exported: password hashes, camera passwords, tokens.
-NOTE = "パスワードとカメラのパスワードは含まれていません。"
+NOTE = _l("パスワードとカメラのパスワードは含まれていません。")
 
 
 def _iso(value: Any) -> Any:
@@ -162,7 +163,10 @@ def contract_data(contract_id: int) -> dict[str, Any]:
 
 
 def as_json(contract_id: int) -> bytes:
-    return json.dumps(contract_data(contract_id), ensure_ascii=False, indent=2).encode("utf-8")
+    # Labels are lazily translated strings: default=str writes them in the current language.
+    return json.dumps(contract_data(contract_id), ensure_ascii=False, indent=2, default=str).encode(
+        "utf-8"
+    )
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
@@ -174,7 +178,7 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
         for row in rows:
             writer.writerow(
                 {
-                    key: json.dumps(value, ensure_ascii=False)
+                    key: json.dumps(value, ensure_ascii=False, default=str)
                     if isinstance(value, dict | list)
                     else ("'" + value if isinstance(value, str) and value[:1] in "=+-@" else value)
                     for key, value in row.items()

@@ -84,11 +84,14 @@ def send_reminders(today: dt.date | None = None) -> int:
     today = today or dt.date.today()
     mails = 0
     for contract_id, items in due_reminders(today).items():
-        contractor_email = db.session.scalar(
-            select(User.email).where(User.contract_id == contract_id, User.role == Role.CONTRACTOR)
-        )
-        if contractor_email is None:
+        contractor = db.session.execute(
+            select(User.email, User.locale).where(
+                User.contract_id == contract_id, User.role == Role.CONTRACTOR
+            )
+        ).first()
+        if contractor is None:
             continue
+        contractor_email, locale = contractor
         try:
             claimed = [item for item in items if _claim(item[0].id, item[2])]
             if not claimed:
@@ -97,6 +100,7 @@ def send_reminders(today: dt.date | None = None) -> int:
             send_mail(
                 contractor_email,
                 "licence_reminder",
+                locale=locale,
                 today=today,
                 items=[
                     {

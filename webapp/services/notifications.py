@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select
 
 from ..audit import record_event
-from ..enums import CommStatus, RecordingStatus
+from ..enums import CommStatus, RecordingStatus, Role
 from ..extensions import db
 from ..mail import send_mail
-from ..models import Device, NotificationRecipient, NotificationSetting
+from ..models import Device, NotificationRecipient, NotificationSetting, User
 
 MAX_RECIPIENTS = 5
 EVENTS = {
-    "on_comm_change": "通信状態の変化",
-    "on_recording_stop": "録画停止",
-    "on_licence_expiry": "ライセンス期限",
+    "on_comm_change": _l("通信状態の変化"),
+    "on_recording_stop": _l("録画停止"),
+    "on_licence_expiry": _l("ライセンス期限"),
 }
 
 
@@ -114,10 +115,16 @@ def record_status(device: Device, status: CommStatus | RecordingStatus) -> int:
     sent = 0
     try:
         if event:
+            locale = db.session.scalar(
+                select(User.locale).where(
+                    User.contract_id == device.contract_id, User.role == Role.CONTRACTOR
+                )
+            )
             for address in recipients_of(device.contract_id):
                 send_mail(
                     address,
                     "device_status",
+                    locale=locale,
                     device=device,
                     event=event,
                     previous=previous,

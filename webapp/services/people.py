@@ -131,8 +131,8 @@ def change_user_email(user: User, new_email: str) -> None:
         if user.password_hash is None:
             _send_invitation(user)
         else:
-            send_mail(new_email, "user_email_changed", email=new_email)
-        send_mail(old_email, "user_email_changed_old", email=new_email)
+            send_mail(new_email, "user_email_changed", locale=user.locale, email=new_email)
+        send_mail(old_email, "user_email_changed_old", locale=user.locale, email=new_email)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
 from wtforms.validators import Email, InputRequired, Length
 
 from ..forms import PortalForm, RadioChoiceField, stripped
 
 
-def _email_field(label: str = "Eメールアドレス") -> EmailField:
+def _email_field(label: str = _l("Eメールアドレス")) -> EmailField:
     return EmailField(
         label,
         [
-            InputRequired("Eメールアドレスを入力してください。"),
-            Length(max=254, message="Eメールアドレスは254文字以内で入力してください。"),
-            Email("Eメールアドレスの形式が正しくありません。"),
+            InputRequired(_l("Eメールアドレスを入力してください。")),
+            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
+            Email(_l("Eメールアドレスの形式が正しくありません。")),
         ],
         filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
     )
@@ -25,12 +26,12 @@ class InviteForm(PortalForm):
 
 
 class UserEmailForm(PortalForm):
-    email = _email_field("新しいEメールアドレス")
+    email = _email_field(_l("新しいEメールアドレス"))
 
 
 class DeviceAccessForm(PortalForm):
     scope = RadioChoiceField(
-        "閲覧できる機器",
-        choices=[("all", "すべての機器"), ("selected", "選択した機器のみ")],
+        _l("閲覧できる機器"),
+        choices=[("all", _l("すべての機器")), ("selected", _l("選択した機器のみ"))],
         default="all",
     )

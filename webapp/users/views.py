@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -33,7 +35,7 @@ from . import bp
 from .forms import DeviceAccessForm, InviteForm, UserEmailForm
 
 DEVICES_PER_PAGE = 50
-EMAIL_TAKEN = "このEメールアドレスは既に使われています。"
+EMAIL_TAKEN = _l("このEメールアドレスは既に使われています。")
 
 
 def get_general_user(user_id: int, contract_id: int) -> User:
@@ -81,13 +83,16 @@ def invite() -> Response:
         user = invite_user(contract, form.email.data)
     except SeatLimitReached as full:
         form.email.errors = [
-            f"登録できるユーザーは{full.limit}人までです。不要なユーザーを削除してから登録してください。"
+            _(
+                "登録できるユーザーは%(count)s人までです。不要なユーザーを削除してから登録してください。",
+                count=full.limit,
+            )
         ]
         return render_screen("users/invite.html", status=409, **context)
     except EmailTaken:
         form.email.errors = [EMAIL_TAKEN]
         return render_screen("users/invite.html", status=422, **context)
-    flash(f"{user.email} に招待メールを送信しました。", "success")
+    flash(_("%(email)s に招待メールを送信しました。", email=user.email), "success")
     return see_other(url_for("users.detail", user_id=user.id))
 
 
@@ -144,7 +149,7 @@ def change_email(user_id: int) -> Response:
         except EmailTaken:
             form.email.errors = [EMAIL_TAKEN]
         else:
-            flash("Eメールアドレスを変更しました。", "success")
+            flash(_("Eメールアドレスを変更しました。"), "success")
             return see_other(url_for("users.detail", user_id=user.id))
     context = _detail_context(user)
     context["email_form"] = form
@@ -167,7 +172,7 @@ def devices(user_id: int) -> Response:
     set_device_access(
         user, all_devices=form.scope.data == "all", shown=ids("shown"), allowed=ids("device")
     )
-    flash("閲覧できる機器を変更しました。", "success")
+    flash(_("閲覧できる機器を変更しました。"), "success")
     return see_other(url_for("users.detail", user_id=user.id, page=request.args.get("page")))
 
 
@@ -177,7 +182,7 @@ def resend(user_id: int) -> Response:
     user = get_general_user(user_id, current_user.contract_id)
     if user.password_hash is None:
         resend_invitation(user)
-        flash(f"{user.email} に招待メールを再送信しました。", "success")
+        flash(_("%(email)s に招待メールを再送信しました。", email=user.email), "success")
     return see_other(url_for("users.detail", user_id=user.id))
 
 
@@ -195,7 +200,7 @@ def delete(user_id: int) -> Response:
         if deletion_event(current_user.contract_id, "user.delete", user_id) is None:
             abort(404)
         # A second submit, or a stale tab: this contract deleted the user already.
-        flash("このユーザーは既に削除されています。", "info")
+        flash(_("このユーザーは既に削除されています。"), "info")
         return see_other(url_for("users.index"))
     if request.method == "GET":
         return render_screen("users/delete.html", user=user, form=PortalForm())
@@ -203,7 +208,7 @@ def delete(user_id: int) -> Response:
     try:
         delete_user(user)
     except UserGone:
-        flash("このユーザーは既に削除されています。", "info")
+        flash(_("このユーザーは既に削除されています。"), "info")
         return see_other(url_for("users.index"))
-    flash(f"ユーザー {email} を削除しました。", "success")
+    flash(_("ユーザー %(email)s を削除しました。", email=email), "success")
     return see_other(url_for("users.index"))
