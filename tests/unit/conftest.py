@@ -1,4 +1,4 @@
-"""Fixtures: an app on a throwaway SQLite database, with CSRF on, and helpers to log in."""
+"""Fixtures: an app on a throwaway database (SQLite, or PostgreSQL), CSRF on, and logins."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import stamp
+from flask_migrate import stamp, upgrade
+from sqlalchemy import make_url
 
+from tests.databases import ON_POSTGRES, create_database, drop_database
 from tests.factories import PASSWORD, ContractFactory, UserFactory
 from webapp import create_app
 from webapp import mail as webapp_mail
@@ -49,32 +51,66 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def build_app(tmp_path: Path) -> Flask:
-    """Create the app on an empty SQLite file in *tmp_path* (no schema yet)."""
+def build_app(tmp_path: Path, database_url: str | None = None) -> Flask:
+    """Create the app on *database_url* (default: an empty SQLite file in *tmp_path*)."""
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.sqlite3'}",
             "RECORDINGS_DIR": tmp_path / "recordings",
         },
         instance_path=tmp_path / "instance",
     )
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    app = build_app(tmp_path)
-    # No application context stays pushed during a test: each request gets its own, as
-    # in production (a shared one would share `g`, and with it the logged-in user).
-    with app.app_context():
-        db.create_all()
-        stamp()  # the schema is current: commands that upgrade first find nothing to do
-    yield app
+def close_app(app: Flask) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """On PostgreSQL, a database built by the migrations that each test's copy starts from."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    folder = tmp_path_factory.mktemp("template")
+    url = create_database(folder)
+    template = build_app(folder, url)
+    with template.app_context():
+        upgrade()
+    close_app(template)
+    yield make_url(url).database
+    drop_database(url)
+
+
+@pytest.fixture
+def empty_database(tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with nothing in it yet."""
+    url = create_database(tmp_path)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_template: str | None) -> Iterator[Flask]:
+    url = create_database(tmp_path, template=migrated_template)
+    app = build_app(tmp_path, url)
+    if not ON_POSTGRES:
+        with app.app_context():
+            db.create_all()
+            stamp()  # the schema is current: commands that upgrade first find nothing to do
+    # No application context stays pushed during a test: each request gets its own, as
+    # in production (a shared one would share `g`, and with it the logged-in user).
+    yield app
+    close_app(app)
+    drop_database(url)
+
+
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about SQLite's own files and settings")
 
 
 class Client(FlaskClient):

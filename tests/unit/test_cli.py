@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.unit.conftest import build_app
+from tests.unit.conftest import build_app, close_app
 from webapp.enums import DeviceKind, LicenceState, Role
 from webapp.extensions import db
 from webapp.models import Contract, Device, Licence, NotificationSetting, Recording, User
@@ -18,13 +18,11 @@ from webapp.passwords import verify_password
 
 
 @pytest.fixture
-def empty_app(tmp_path: Path) -> Iterator[Flask]:
-    """An app whose database file does not exist yet."""
-    app = build_app(tmp_path)
+def empty_app(tmp_path: Path, empty_database: str) -> Iterator[Flask]:
+    """An app whose database has no schema yet."""
+    app = build_app(tmp_path, empty_database)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(app)
 
 
 def test_seed_demo_builds_schema_and_a_realistic_contract(empty_app: Flask, tmp_path: Path) -> None:

@@ -12,13 +12,13 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 
-from tests.unit.conftest import build_app
+from tests.unit.conftest import build_app, sqlite_only
 from webapp.extensions import db
 
 
 @pytest.fixture
-def migrated(tmp_path: Path) -> Iterator[Flask]:
-    app = build_app(tmp_path)
+def migrated(tmp_path: Path, empty_database: str) -> Iterator[Flask]:
+    app = build_app(tmp_path, empty_database)
     with app.app_context():
         upgrade()
         yield app
@@ -39,6 +39,7 @@ def test_migrations_downgrade_cleanly(migrated: Flask) -> None:
     assert "device" in inspect(db.engine).get_table_names()
 
 
+@sqlite_only
 def test_sqlite_runs_with_foreign_keys_wal_and_secure_delete(migrated: Flask) -> None:
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -47,12 +48,14 @@ def test_sqlite_runs_with_foreign_keys_wal_and_secure_delete(migrated: Flask) ->
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
 
 
-def test_the_key_digest_migration_backfills_existing_licences(tmp_path: Path) -> None:
+def test_the_key_digest_migration_backfills_existing_licences(
+    tmp_path: Path, empty_database: str
+) -> None:
     import datetime as dt
 
     from webapp.models import Licence, key_digest
 
-    app = build_app(tmp_path)
+    app = build_app(tmp_path, empty_database)
     with app.app_context():
         upgrade(revision="6d1889ae3fb8")
         db.session.execute(

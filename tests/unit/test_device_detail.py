@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from flask import Flask
+from sqlalchemy import text
 
 from tests.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import DeviceKind
+from webapp.extensions import db
 
 
 @pytest.fixture
@@ -62,14 +62,12 @@ def test_camera_passwords_are_masked_and_encrypted_at_rest(
     html = logged_in.get(f"/devices/{camera_id}").get_data(as_text=True)
     assert "very-secret" not in html
     assert "********" in html
-    raw = sqlite3.connect(tmp_path / "test.sqlite3")
-    try:
-        stored = raw.execute(
-            "SELECT camera_admin_password, camera_list_password FROM device WHERE id = ?",
-            (camera_id,),
-        ).fetchone()
-    finally:
-        raw.close()
+    # Read what the database itself holds, below the ORM's decryption.
+    with app.app_context(), db.engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT camera_admin_password, camera_list_password FROM device WHERE id = :id"),
+            {"id": camera_id},
+        ).one()
     assert all(value and "very-secret" not in value for value in stored)
     assert all(value.startswith("gAAAA") for value in stored)  # Fernet tokens
 

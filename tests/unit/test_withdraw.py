@@ -15,7 +15,7 @@ from tests.factories import (
     add_recipient,
     add_recordings,
 )
-from tests.unit.conftest import Account, Client
+from tests.unit.conftest import Account, Client, sqlite_only
 from webapp import storage
 from webapp.enums import LicenceState, Role
 from webapp.extensions import db
@@ -202,6 +202,7 @@ def test_withdrawal_removes_everything_of_the_contract(
     assert not leftover.parent.exists()
 
 
+@sqlite_only
 def test_nothing_of_the_contractor_stays_readable_in_the_database_file(
     app: Flask, logged_in: Client, household: dict, tmp_path: Path
 ) -> None:
