@@ -74,7 +74,8 @@ def describe(event: AuditEvent) -> str:
             licence=licence,
         )
     if "fields" in detail:
-        return _("変更: ") + _("、").join(FIELD_LABELS.get(f, f) for f in detail["fields"])
+        # The labels are lazily translated: make each a str before joining.
+        return _("変更: ") + _("、").join(str(FIELD_LABELS.get(f, f)) for f in detail["fields"])
     if event.action == "device.delete" and detail.get("reason"):
         return _("理由: %(reason)s", reason=detail["reason"][:100])
     return ""

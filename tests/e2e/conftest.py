@@ -1,29 +1,36 @@
 """Browser fixtures: Chromium, a live portal on its own database, demo contracts, screenshots.
 
 The portal runs as in production (TESTING off, CSRF on) on a SQLite file built by the
-migrations, served by Werkzeug in a thread. Every flow runs twice: with JavaScript (htmx
+migrations, served by Werkzeug in a thread, and sends its mail over SMTP to a real local
+server (aiosmtpd) whose mailbox the tests read. Every flow runs twice: with JavaScript (htmx
 swaps) and without (plain HTML pages).
 """
 
 from __future__ import annotations
 
+import email
 import itertools
 import os
 import re
 import shutil
+import socket
 import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask_migrate import upgrade
-from playwright.sync_api import ConsoleMessage, Page, Playwright, Response
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Response
+from pytest_playwright import CreateContextCallback
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -47,6 +54,9 @@ CHROMIUM_ARGS = [
 ]
 # Variables that would point the live server at another database, key or folder.
 PORTAL_ENV_VARS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV")
+# How long a mail may take to reach the local SMTP server (it is sent during the request,
+# so it is normally there before the browser shows the answer).
+MAIL_TIMEOUT = 10.0
 DEMO_PASSWORD = "e2e-demo-pass-2026"
 SERVICE_NAME = "みえますねっと"
 
@@ -90,10 +100,8 @@ def browser_context_args(browser_context_args: dict[str, Any], js: bool) -> dict
     }
 
 
-@pytest.fixture
-def page(page: Page, js: bool) -> Iterator[Page]:
-    """The test's page; a server error, a script error or a CSP violation fails the test."""
-    problems: list[str] = []
+def watch(context: BrowserContext, problems: list[str]) -> None:
+    """Collect a server error, a script error or a CSP violation in *context* into *problems*."""
 
     def on_response(response: Response) -> None:
         if response.status >= 500:
@@ -104,14 +112,158 @@ def page(page: Page, js: bool) -> Iterator[Page]:
             where = message.page.url if message.page else "?"
             problems.append(f"CSP violation on {where}: {message.text}")
 
-    page.context.on("response", on_response)
-    page.context.on("console", on_console)
-    page.context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
-    yield page
+    context.on("response", on_response)
+    context.on("console", on_console)
+    context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
+
+
+def check_after(page: Page, js: bool, problems: list[str]) -> None:
     if js and not page.is_closed():
         # Otherwise the "js" runs would silently test the plain pages a second time.
         assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
     assert not problems, problems
+
+
+@pytest.fixture
+def page(page: Page, js: bool) -> Iterator[Page]:
+    """The test's page; a server error, a script error or a CSP violation fails the test."""
+    problems: list[str] = []
+    watch(page.context, problems)
+    yield page
+    check_after(page, js, problems)
+
+
+@pytest.fixture
+def second_page(new_context: CreateContextCallback, js: bool) -> Iterator[Page]:
+    """A page in a browser of its own (another person's PC): same settings, its own cookies.
+
+    Watched like `page`: a server error, a script error or a CSP violation fails the test.
+    """
+    context = new_context()
+    problems: list[str] = []
+    watch(context, problems)
+    other = context.new_page()
+    yield other
+    check_after(other, js, problems)
+
+
+# --- Mail ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One mail as the SMTP server received it."""
+
+    envelope_to: tuple[str, ...]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def body(self) -> str:
+        return str(self.message.get_content())
+
+    def link(self) -> str:
+        """Return the one portal link in the body (the whole URL, as a mail reader shows it)."""
+        links = re.findall(r"https?://\S+", self.body)
+        assert len(links) == 1, f"expected one link in the mail, found {links}: {self.body}"
+        return links[0]
+
+
+@dataclass
+class Mailbox:
+    """Mails received by the local SMTP server; tests wait for them without polling."""
+
+    _mails: list[ReceivedMail] = field(default_factory=list)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def deliver(self, mail: ReceivedMail) -> None:
+        """Called in the SMTP server's thread for every mail."""
+        with self._arrived:
+            self._mails.append(mail)
+            self._arrived.notify_all()
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        """Return the mails received so far for *address* (envelope or To header)."""
+        with self._arrived:
+            return self._to(address)
+
+    def wait_for(self, address: str, subject: str, timeout: float = MAIL_TIMEOUT) -> ReceivedMail:
+        """Wait until a mail to *address* whose subject contains *subject* arrives; return it.
+
+        With several such mails, the newest one. The SMTP handler's notify wakes the wait.
+        """
+
+        def newest() -> ReceivedMail | None:
+            found = [m for m in self._to(address) if subject in m.subject]
+            return found[-1] if found else None
+
+        with self._arrived:
+            mail = self._arrived.wait_for(newest, timeout=timeout)
+        if mail is None:
+            raise AssertionError(
+                f"no mail to {address} about {subject!r} within {timeout}s; "
+                f"it received: {[m.subject for m in self.to(address)]}"
+            )
+        return mail
+
+    def _to(self, address: str) -> list[ReceivedMail]:
+        address = address.lower()
+        return [mail for mail in self._mails if address in _recipients(mail)]
+
+
+def _recipients(mail: ReceivedMail) -> set[str]:
+    headers = {a.addr_spec.lower() for a in mail.message["To"].addresses}
+    return headers | {a.lower() for a in mail.envelope_to}
+
+
+@dataclass(frozen=True)
+class MailServer:
+    host: str
+    port: int
+    mailbox: Mailbox
+
+
+class _DeliverToMailbox:
+    """aiosmtpd handler: decode every mail and put it in the mailbox."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.mailbox.deliver(ReceivedMail(tuple(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a port that is free now (aiosmtpd cannot be given port 0)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server on loopback that the live portal sends every mail to."""
+    mailbox = Mailbox()
+    host = "127.0.0.1"
+    port = free_port(host)
+    controller = Controller(_DeliverToMailbox(mailbox), hostname=host, port=port)
+    controller.start()
+    try:
+        yield MailServer(host=host, port=port, mailbox=mailbox)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox(mail_server: MailServer) -> Mailbox:
+    """The mails the live portal has sent (the whole session's: use addresses of your own)."""
+    return mail_server.mailbox
 
 
 # --- The live portal -------------------------------------------------------------------------
@@ -137,8 +289,13 @@ class LivePortal:
 
 
 @pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
-    """Serve the portal on 127.0.0.1 (a free port) from its own, migrated SQLite file."""
+def live_portal(
+    tmp_path_factory: pytest.TempPathFactory, mail_server: MailServer
+) -> Iterator[LivePortal]:
+    """Serve the portal on 127.0.0.1 (a free port) from its own, migrated SQLite file.
+
+    Its mail goes over SMTP to `mail_server`; the links in the mails point at this server.
+    """
     if not HTMX.exists():
         pytest.fail(
             f"{HTMX} is missing, so the JavaScript runs would test nothing: run `make setup`.",
@@ -156,6 +313,13 @@ def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'e2e.sqlite3'}",
                 "RECORDINGS_DIR": root / "recordings",
                 "SERVICE_NAME": SERVICE_NAME,
+                "MAIL_SERVER": mail_server.host,
+                "MAIL_PORT": mail_server.port,
+                "MAIL_USE_TLS": False,
+                "MAIL_USE_SSL": False,
+                "MAIL_USERNAME": None,
+                "MAIL_PASSWORD": None,
+                "MAIL_SUPPRESS_SEND": False,
             },
             instance_path=root / "instance",
         )
@@ -166,10 +330,12 @@ def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal
         upgrade()  # the schema comes from the migrations, as in production
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PORTAL_BASE_URL"] = url  # links in mails open this server
     thread = threading.Thread(target=server.serve_forever, name="e2e-portal", daemon=True)
     thread.start()
     try:
-        yield LivePortal(app=app, url=f"http://127.0.0.1:{server.server_port}")
+        yield LivePortal(app=app, url=url)
     finally:
         server.shutdown()
         server.server_close()

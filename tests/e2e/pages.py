@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -69,6 +70,13 @@ def open_detail(page: Page, name: str) -> None:
     expect(heading(page, "機器情報")).to_be_visible()
 
 
+def tab(page: Page, label: str) -> Locator:
+    """Return a tab of 機器情報 (「機器情報」「ライセンス情報」「サービス設定」)."""
+    return page.get_by_role("navigation", name="機器情報の表示切替").get_by_role(
+        "link", name=label, exact=True
+    )
+
+
 def detail_value(page: Page, label: str) -> Locator:
     """Return the cell beside a row heading of a details table (機器名, ドメイン名 …)."""
     return (
@@ -96,3 +104,47 @@ def main(page: Page) -> Locator:
 def query_of(url: str) -> dict[str, list[str]]:
     """Return the query arguments of *url*."""
     return parse_qs(urlsplit(url).query)
+
+
+def field(scope: Page | Locator, label: str) -> Locator:
+    """Return the form control whose label is exactly *label*."""
+    return scope.get_by_label(label, exact=True)
+
+
+def expect_field_error(page: Page | Locator, label: str, message: str) -> None:
+    """The message is shown, and tied to the field it is about (aria-describedby)."""
+    control = field(page, label)
+    expect(control).to_have_attribute("aria-invalid", "true")
+    expect(control).to_have_accessible_description(re.compile(re.escape(message)))
+    expect(page.get_by_text(message, exact=False)).to_be_visible()
+
+
+def expect_field_fine(page: Page | Locator, label: str) -> None:
+    expect(field(page, label)).not_to_have_attribute("aria-invalid", "true")
+
+
+def sub_value(page: Page, label: str) -> Locator:
+    """Return the cells of a details table that start with a sub-label.
+
+    (ユーザー ID and パスワード of 機器情報, 勤務先 … of 電話番号, 録画停止 … of 通知メール.)
+    """
+    return page.get_by_role("cell").filter(has_text=re.compile(rf"^\s*{label}\s"))
+
+
+def region(page: Page, name: str) -> Locator:
+    """Return a section of a screen by its heading (「閲覧できる機器」 …)."""
+    return page.get_by_role("region", name=name, exact=True)
+
+
+def open_manage(page: Page, item: str, title: str | None = None) -> None:
+    """From the portal: 「設定」, then *item* of the management menu, whose screen is *title*."""
+    open_device_list(page)
+    if item != "機器管理":
+        manage_menu(page).get_by_role("link", name=item, exact=True).click()
+    expect(heading(page, title or item)).to_be_visible()
+
+
+def logout(page: Page) -> None:
+    """「ログアウト」 in the menu bar: back on the login site."""
+    menu_bar(page).get_by_role("button", name="ログアウト", exact=True).click()
+    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()

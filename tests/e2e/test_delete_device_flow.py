@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DemoContract, LivePortal
 from tests.e2e.pages import (
@@ -23,6 +23,7 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
     query_of,
+    tab,
 )
 
 REFUSED = "確認事項のすべてにチェックしてください。機器は削除されていません。"
@@ -41,13 +42,6 @@ INFO_FIELDS = (
 )
 MAC_FORMAT_ERROR = "MACアドレスは英数字 (0-9, A-F) と「:」「-」で入力してください。"
 MAC_PATTERN = re.compile(r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
-
-
-def tab(page: Page, label: str) -> Locator:
-    """Return a tab of 機器情報 (「機器情報」「ライセンス情報」「サービス設定」)."""
-    return page.get_by_role("navigation", name="機器情報の表示切替").get_by_role(
-        "link", name=label, exact=True
-    )
 
 
 def test_delete_device_following_the_manual(

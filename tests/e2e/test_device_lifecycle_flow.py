@@ -18,6 +18,9 @@ from tests.e2e.pages import (
     count,
     detail_value,
     device_row,
+    expect_field_error,
+    expect_field_fine,
+    field,
     heading,
     login,
     main,
@@ -26,6 +29,8 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
     query_of,
+    sub_value,
+    tab,
 )
 from webapp.extensions import db
 from webapp.identifiers import normalise_mac
@@ -76,28 +81,9 @@ def domain_suffix(live_portal: LivePortal) -> str:
 # --- Screens ---------------------------------------------------------------------------------
 
 
-def tab(page: Page, label: str) -> Locator:
-    """Return a tab of 機器情報 (「機器情報」「ライセンス情報」「サービス設定」)."""
-    return page.get_by_role("navigation", name="機器情報の表示切替").get_by_role(
-        "link", name=label, exact=True
-    )
-
-
-def field(page: Page | Locator, label: str) -> Locator:
-    return page.get_by_label(label, exact=True)
-
-
 def group(page: Page, legend: str) -> Locator:
     """Return a fieldset by its legend (「カメラの管理」「カメラの一覧」「新しい機器」)."""
     return page.get_by_role("group", name=legend, exact=True)
-
-
-def sub_value(page: Page, label: str) -> Locator:
-    """Return the cells of 機器情報 that start with a sub-label (ユーザー ID, パスワード).
-
-    カメラの管理 comes first, then カメラの一覧.
-    """
-    return page.get_by_role("cell").filter(has_text=re.compile(rf"^\s*{label}\s"))
 
 
 def history_rows(page: Page) -> Locator:
@@ -127,18 +113,6 @@ def fill_registration(
     page.get_by_role("group", name="機器の種類", exact=True).get_by_label(kind, exact=True).check()
     field(page, "品番").fill(model)
     field(page, "MACアドレス").fill(mac)
-
-
-def expect_field_error(page: Page, label: str, message: str) -> None:
-    """The message is shown, and tied to the field it is about (aria-describedby)."""
-    control = field(page, label)
-    expect(control).to_have_attribute("aria-invalid", "true")
-    expect(control).to_have_accessible_description(re.compile(re.escape(message)))
-    expect(page.get_by_text(message, exact=False)).to_be_visible()
-
-
-def expect_field_fine(page: Page, label: str) -> None:
-    expect(field(page, label)).not_to_have_attribute("aria-invalid", "true")
 
 
 # --- The flows -------------------------------------------------------------------------------

@@ -276,3 +276,36 @@ def test_general_users_cannot_reach_management(app, client: Client, contractor: 
     assert ">設定<" not in client.get("/").get_data(as_text=True)
     for path in ("/devices", "/account", "/account/withdraw", "/users", "/notifications"):
         assert client.get(path).status_code == 404, path
+
+
+def test_failed_logins_are_limited_per_account_and_client(
+    client: Client, contractor: Account
+) -> None:
+    for _ in range(5):
+        assert client.login(contractor.email, "wrong password").status_code == 401
+    blocked = client.login(contractor.email)
+    assert blocked.status_code == 429
+    html = blocked.get_data(as_text=True)
+    assert "分後にもう一度お試しください" in html
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+def test_a_correct_login_is_never_counted(client: Client, contractor: Account) -> None:
+    for _ in range(8):
+        assert client.login(contractor.email).status_code == 303
+        client.post_form("/logout", token_from="/")
+
+
+def test_another_client_is_not_locked_out_by_a_guesser(
+    app, client: Client, contractor: Account
+) -> None:
+    for _ in range(6):
+        client.login(contractor.email, "wrong password")
+    owner = app.test_client()
+    token = owner.csrf_token()
+    response = owner.post(
+        "/login",
+        data={"email": contractor.email, "password": "correct horse battery", "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "192.0.2.50"},
+    )
+    assert response.status_code == 303

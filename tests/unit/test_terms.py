@@ -32,7 +32,8 @@ def test_a_new_version_must_be_accepted_at_the_next_request(
     htmx = logged_in.get("/devices", headers={"HX-Request": "true"})
     assert htmx.headers["HX-Redirect"].startswith("/terms/accept")
     page = logged_in.get(blocked.headers["Location"]).get_data(as_text=True)
-    assert "規約が更新されました" in page and ">同意する</button>" in page
+    # This user never accepted any version: they are asked to agree, not told of an update.
+    assert "規約への同意" in page and ">同意する</button>" in page
 
     refused = logged_in.post_form(blocked.headers["Location"], {})
     assert refused.status_code == 422
@@ -61,3 +62,14 @@ def test_publish_terms_command(app: Flask, tmp_path, logged_in: Client) -> None:
     again = runner.invoke(args=["publish-terms", "--version", "2.0", "--file", str(text)])
     assert "already published" in again.output
     assert logged_in.get("/").headers["Location"].startswith("/terms/accept")
+
+
+def test_a_user_who_accepted_before_is_told_of_the_update(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        publish_bundled_terms()
+        db.session.get(User, contractor.user_id).terms_version = "0.9"
+        db.session.commit()
+    page = logged_in.get("/terms/accept").get_data(as_text=True)
+    assert "規約が更新されました" in page

@@ -55,6 +55,8 @@ def edit() -> Response:
     form = ContractorForm(user=user, obj=contract if request.method == "GET" else None)
     if request.method == "GET":
         form.email.data = user.email
+        if len(contract.postal_code) == 7:
+            form.postal_code.data = f"{contract.postal_code[:3]}-{contract.postal_code[3:]}"
     if request.method == "GET" or not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_screen("account/edit.html", status=status, form=form)
@@ -102,7 +104,7 @@ def confirm_email(token: str) -> Response:
     except EmailTaken:
         return make_response(render_template("account/email_link_invalid.html", taken=True), 409)
     flash(
-        _("Eメールアドレスを変更しました。次回から新しいアドレスでログインしてください。"),
+        _("Eメールアドレスを変更しました。ログインには新しいアドレスをお使いください。"),
         "success",
     )
     return redirect(url_for("auth.login"), 303)

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -69,7 +70,31 @@ def _mobile_refusal() -> Response:
     return make_response(render_template("auth/mobile_refused.html"), 403)
 
 
+def _login_failed(response: Response) -> bool:
+    """Only failed logins count towards the limits: a correct login is never slowed."""
+    return response.status_code == 401
+
+
+def _login_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+# Guessing is limited three ways: one account from one client, one client across accounts,
+# and one account from anywhere (a distributed guess), each more tolerant than the last.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    "5 per 15 minutes",
+    key_func=lambda: f"login:{_login_email()}:{get_remote_address()}",
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    "50 per hour",
+    key_func=lambda: f"login-account:{_login_email()}",
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
 def login() -> Response:
     if is_mobile(request.user_agent.string):
         return _mobile_refusal()
@@ -200,7 +225,16 @@ def reset_password(token: str) -> Response:
         flash(_("パスワードを再設定しました。新しいパスワードでログインしてください。"), "success")
         return redirect(url_for("auth.login"), 303)
     status = 422 if request.method == "POST" else 200
-    return make_response(render_template("auth/reset_password.html", form=form), status)
+    page = render_template(
+        "auth/reset_password.html",
+        form=form,
+        lead=_(
+            "%(email)s の新しいパスワードを2回入力してください。"
+            "10文字以上で、推測されにくいものにしてください。",
+            email=user.email,
+        ),
+    )
+    return make_response(page, status)
 
 
 @bp.post("/language")

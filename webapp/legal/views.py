@@ -80,5 +80,10 @@ def accept() -> Response:
         return see_other(next_url)
     status = 422 if request.method == "POST" else 200
     return render_screen(
-        "terms/accept.html", status=status, form=form, version=terms.version, body=terms.body
+        "terms/accept.html",
+        status=status,
+        form=form,
+        version=terms.version,
+        body=terms.body,
+        first_time=current_user.terms_version is None,
     )

@@ -31,7 +31,7 @@ class UserEmailForm(PortalForm):
 
 class DeviceAccessForm(PortalForm):
     scope = RadioChoiceField(
-        _l("閲覧できる機器"),
+        _l("閲覧の範囲"),
         choices=[("all", _l("すべての機器")), ("selected", _l("選択した機器のみ"))],
         default="all",
     )

@@ -1,0 +1,327 @@
+"""The contractor's own account: password reset by mail, and 契約者情報設定 (details, e-mail).
+
+Mails go over SMTP to the local server of `mail_server`; the tests read them there and open
+their links in the browser, as the contractor would from their mail reader.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, Mailbox
+from tests.e2e.pages import (
+    LOGIN_FAILED,
+    Shot,
+    detail_value,
+    expect_field_error,
+    expect_field_fine,
+    field,
+    heading,
+    login,
+    logout,
+    main,
+    manage_menu,
+    menu_bar,
+    messages,
+    open_manage,
+    region,
+    sub_value,
+)
+
+RESET_SUBJECT = f"【{SERVICE_NAME}】パスワード再設定のご案内"
+RESET_DONE = "パスワードを再設定しました。新しいパスワードでログインしてください。"
+MISMATCH = "パスワードが一致しません。"
+SET_PASSWORD = "パスワードを設定する"  # the button of the new-password form
+LINK_UNUSABLE = "このリンクは使えません"
+FORM_REFUSED = (
+    "入力内容に誤りがあります。各項目のメッセージをご確認ください。変更はまだ行われていません。"
+)
+FURIGANA_REFUSED = "フリガナはカタカナで入力してください。"
+NO_PHONE = "電話番号は勤務先・携帯電話・自宅のいずれか1つ以上を入力してください。"
+CHANGE_CONFIRM_SUBJECT = f"【{SERVICE_NAME}】Eメールアドレス変更の確認"
+CHANGE_NOTICE_SUBJECT = f"【{SERVICE_NAME}】Eメールアドレス変更のお申し込みがありました"
+EMAIL_CHANGED = "Eメールアドレスを変更しました。ログインには新しいアドレスをお使いください。"
+
+
+def open_account(page: Page) -> None:
+    """From the portal: 「設定」 → 「契約者情報設定」, which shows 契約者情報確認."""
+    open_manage(page, "契約者情報設定", "契約者情報確認")
+
+
+def open_account_edit(page: Page) -> None:
+    """契約者情報確認 → 「変更画面へ」."""
+    main(page).get_by_role("link", name="変更画面へ", exact=True).click()
+    expect(heading(page, "契約者情報の変更")).to_be_visible()
+
+
+def submit_change(page: Page) -> None:
+    main(page).get_by_role("button", name="変更", exact=True).click()
+
+
+# --- Password reset --------------------------------------------------------------------------
+
+
+def test_password_reset_through_the_mailed_link(
+    page: Page,
+    second_page: Page,
+    demo_contract: Callable[..., DemoContract],
+    mailbox: Mailbox,
+    base_url: str,
+    shot: Shot,
+) -> None:
+    """パスワードを忘れた方はこちら → mail → link → new password twice → log in with it."""
+    account = demo_contract(devices=1)
+    stranger = f"e2e-nobody-{uuid.uuid4().hex[:12]}@example.com"
+    new_password = "Hinoki-Reset-2026!"
+
+    # Logged in on another PC (with the password that is about to be replaced).
+    login(second_page, account.email, account.password)
+    expect(heading(second_page, "ポータル")).to_be_visible()
+
+    # The login site's link opens the e-mail entry.
+    page.goto("/login")
+    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()
+    shot(page, "login")
+    page.get_by_role("link", name="パスワードを忘れた方はこちら", exact=True).click()
+    expect(heading(page, "パスワードの再設定")).to_be_visible()
+    expect(page).to_have_url(f"{base_url}/password/forgot")
+    shot(page, "forgot-form")
+
+    # An address nobody has gets the same answer, and no mail.
+    field(page, "Eメールアドレス").fill(stranger)
+    page.get_by_role("button", name="送信", exact=True).click()
+    expect(heading(page, "メールを確認してください")).to_be_visible()
+    answer_for_stranger = main(page).inner_text()
+    # The mail would be sent during the request: the answer is shown after it.
+    assert mailbox.to(stranger) == []
+    shot(page, "forgot-sent-unknown")
+
+    # The contractor's address.
+    page.goto("/password/forgot")
+    field(page, "Eメールアドレス").fill(account.email)
+    shot(page, "forgot-filled")
+    page.get_by_role("button", name="送信", exact=True).click()
+    expect(heading(page, "メールを確認してください")).to_be_visible()
+    expect(main(page)).to_contain_text("リンクの有効期限は30分です。")
+    assert main(page).inner_text() == answer_for_stranger
+    shot(page, "forgot-sent")
+
+    # The mail: one link, to this portal, valid 30 minutes, once.
+    mail = mailbox.wait_for(account.email, RESET_SUBJECT)
+    assert mail.subject == RESET_SUBJECT
+    assert "このリンクは30分間、1回だけ使えます。" in mail.body
+    link = mail.link()
+    assert re.fullmatch(rf"{re.escape(base_url)}/password/reset/[\w-]{{20,}}", link), link
+
+    # The link: 新しいパスワード twice; a mismatch is refused beside the confirmation.
+    page.goto(link)
+    expect(heading(page, "新しいパスワードの設定")).to_be_visible()
+    shot(page, "reset-form")
+    field(page, "新しいパスワード").fill(new_password)
+    field(page, "新しいパスワード (確認)").fill(new_password + "x")
+    page.get_by_role("button", name=SET_PASSWORD, exact=True).click()
+    expect_field_error(page, "新しいパスワード (確認)", MISMATCH)
+    expect_field_fine(page, "新しいパスワード")
+    expect(heading(page, "新しいパスワードの設定")).to_be_visible()
+    shot(page, "reset-mismatch")
+
+    field(page, "新しいパスワード").fill(new_password)
+    field(page, "新しいパスワード (確認)").fill(new_password)
+    page.get_by_role("button", name=SET_PASSWORD, exact=True).click()
+    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()
+    expect(page).to_have_url(f"{base_url}/login")
+    expect(messages(page)).to_contain_text(RESET_DONE)
+    shot(page, "reset-done")
+
+    # The other PC's login has ended with the old password.
+    second_page.reload()
+    expect(heading(second_page, "ユーザーポータルログイン")).to_be_visible()
+    expect(menu_bar(second_page)).to_have_count(0)
+
+    # The same link a second time.
+    response = page.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(heading(page, LINK_UNUSABLE)).to_be_visible()
+    expect(field(page, "新しいパスワード")).to_have_count(0)
+    shot(page, "link-used-again")
+
+    # The old password no longer works; the new one does.
+    login(page, account.email, account.password)
+    expect(page.get_by_text(LOGIN_FAILED)).to_be_visible()
+    expect(page).to_have_url(f"{base_url}/login")
+    shot(page, "old-password-refused")
+    login(page, account.email, new_password)
+    expect(page).to_have_url(f"{base_url}/")
+    expect(heading(page, "ポータル")).to_be_visible()
+    expect(menu_bar(page).get_by_role("link", name="設定", exact=True)).to_be_visible()
+    shot(page, "portal-with-new-password")
+
+
+# --- 契約者情報設定 ---------------------------------------------------------------------------
+
+
+def test_contractor_details_are_checked_and_normalised(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    base_url: str,
+    shot: Shot,
+) -> None:
+    """変更画面へ: フリガナ in kanji, no phone: refused; hiragana, 〒 with a hyphen: kept."""
+    account = demo_contract(devices=1)
+    login(page, account.email, account.password)
+    open_account(page)
+    company_before = detail_value(page, "法人名・屋号").inner_text()
+    shot(page, "account")
+
+    open_account_edit(page)
+    expect(page).to_have_url(f"{base_url}/account/edit")
+    expect(field(page, "Eメールアドレス")).to_have_value(account.email)
+    expect(field(page, "現在のパスワード")).to_have_value("")
+    shot(page, "edit-form")
+
+    # Refused: フリガナ in kanji, and no phone number at all. Each message beside its field.
+    field(page, "お名前").fill("山田 花子")
+    field(page, "フリガナ").fill("山田 花子")
+    field(page, "郵便番号").fill("150-0002")
+    field(page, "勤務先").fill("")
+    field(page, "携帯電話").fill("")
+    field(page, "自宅").fill("")
+    submit_change(page)
+    expect_field_error(page, "フリガナ", FURIGANA_REFUSED)
+    expect_field_error(page, "勤務先", NO_PHONE)
+    expect_field_fine(page, "郵便番号")
+    expect_field_fine(page, "お名前")
+    expect(page.get_by_role("alert")).to_have_text(FORM_REFUSED)
+    expect(heading(page, "契約者情報の変更")).to_be_visible()
+    expect(field(page, "フリガナ")).to_have_value("山田 花子")
+    # The postal code passed its check: it comes back as it is stored, seven digits.
+    expect(field(page, "郵便番号")).to_have_value(re.compile(r"^150-?0002$"))
+    shot(page, "edit-refused")
+
+    # Corrected: フリガナ typed in hiragana, a mobile phone.
+    field(page, "フリガナ").fill("やまだ はなこ")
+    field(page, "携帯電話").fill("080-1234-5678")
+    shot(page, "edit-corrected")
+    submit_change(page)
+
+    expect(heading(page, "契約者情報確認")).to_be_visible()
+    expect(page).to_have_url(f"{base_url}/account")
+    expect(messages(page)).to_contain_text("契約者情報を変更しました。")
+    expect(detail_value(page, "フリガナ")).to_have_text("ヤマダ ハナコ")
+    expect(detail_value(page, "郵便番号")).to_have_text("〒150-0002")
+    expect(detail_value(page, "お名前")).to_have_text("山田 花子")
+    expect(detail_value(page, "法人名・屋号")).to_have_text(company_before)
+    expect(sub_value(page, "勤務先")).to_have_text(re.compile(r"勤務先\s+-$"))
+    expect(sub_value(page, "携帯電話")).to_have_text(re.compile(r"携帯電話\s+080-1234-5678$"))
+    expect(sub_value(page, "自宅")).to_have_text(re.compile(r"自宅\s+-$"))
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(account.email)
+    shot(page, "account-changed")
+
+    # The edit screen shows what was saved.
+    open_account_edit(page)
+    expect(field(page, "フリガナ")).to_have_value("ヤマダ ハナコ")
+    expect(field(page, "郵便番号")).to_have_value("150-0002")
+    expect(field(page, "携帯電話")).to_have_value("080-1234-5678")
+    shot(page, "edit-form-after-change")
+
+
+def test_history_lists_the_change_of_contractor_details(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    shot: Shot,
+) -> None:
+    """After 契約者情報の変更, 操作履歴 lists it with the fields that changed."""
+    account = demo_contract(devices=1)
+    login(page, account.email, account.password)
+    open_account(page)
+    open_account_edit(page)
+    field(page, "フリガナ").fill("やまだ はなこ")
+    submit_change(page)
+    expect(messages(page)).to_contain_text("契約者情報を変更しました。")
+
+    manage_menu(page).get_by_role("link", name="操作履歴", exact=True).click()
+    expect(heading(page, "操作履歴")).to_be_visible()
+    change = (
+        region(page, "操作の一覧")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("cell", name="契約者情報の変更", exact=True))
+    )
+    expect(change).to_have_count(1)
+    expect(change).to_contain_text("変更: フリガナ")
+    shot(page, "history")
+
+
+def test_contractor_changes_the_login_email_by_mail(
+    page: Page,
+    second_page: Page,
+    demo_contract: Callable[..., DemoContract],
+    mailbox: Mailbox,
+    base_url: str,
+    shot: Shot,
+) -> None:
+    """A new e-mail: confirmation at the new address, notice at the old; 変更を確定する; log in."""
+    account = demo_contract(devices=1)
+    new_email = f"e2e-moved-{uuid.uuid4().hex[:12]}@example.com"
+    login(page, account.email, account.password)
+    open_account(page)
+    open_account_edit(page)
+    field(page, "Eメールアドレス").fill(new_email)
+    shot(page, "edit-email")
+    submit_change(page)
+
+    # Nothing changes until the link is opened.
+    expect(heading(page, "契約者情報確認")).to_be_visible()
+    expect(messages(page)).to_contain_text(f"{new_email} に確認メールを送信しました。")
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(account.email)
+    shot(page, "account-email-pending")
+
+    confirm = mailbox.wait_for(new_email, CHANGE_CONFIRM_SUBJECT)
+    assert account.email in confirm.body  # "log in with the old address until then"
+    notice = mailbox.wait_for(account.email, CHANGE_NOTICE_SUBJECT)
+    assert f"新しいアドレス: {new_email}" in notice.body
+    assert re.search(r"https?://", notice.body) is None, "the notice to the old address has no link"
+    link = confirm.link()
+    assert link.startswith(f"{base_url}/account/email/"), link
+
+    # Until then, the new address does not log in (tried from another browser).
+    login(second_page, new_email, account.password)
+    expect(second_page.get_by_text(LOGIN_FAILED)).to_be_visible()
+
+    # The link: a confirmation page; opening it changes nothing by itself.
+    page.goto(link)
+    expect(heading(page, "Eメールアドレスの変更")).to_be_visible()
+    expect(main(page)).to_contain_text(new_email)
+    confirm_button = page.get_by_role("button", name="変更を確定する", exact=True)
+    expect(confirm_button).to_be_visible()
+    shot(page, "email-confirm")
+    confirm_button.click()
+    expect(messages(page)).to_contain_text(EMAIL_CHANGED)
+    # Still logged in in this browser: the login site sends the contractor on to the portal.
+    expect(heading(page, "ポータル")).to_be_visible()
+    shot(page, "email-confirmed")
+
+    # The link is used up.
+    response = page.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(heading(page, LINK_UNUSABLE)).to_be_visible()
+    expect(page.get_by_role("button", name="変更を確定する", exact=True)).to_have_count(0)
+    shot(page, "email-link-used-again")
+
+    # Log out, then: the old address is refused, the new one logs in.
+    page.goto("/")
+    logout(page)
+    login(page, account.email, account.password)
+    expect(page.get_by_text(LOGIN_FAILED)).to_be_visible()
+    shot(page, "old-email-refused")
+    login(page, new_email, account.password)
+    expect(page).to_have_url(f"{base_url}/")
+    expect(heading(page, "ポータル")).to_be_visible()
+    open_account(page)
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(new_email)
+    shot(page, "account-new-email")

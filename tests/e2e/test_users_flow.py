@@ -1,0 +1,197 @@
+"""ユーザー管理: invite a general user by mail, limit what they see, delete them.
+
+The contractor works in `page`; the general user in `second_page`, a browser of their own.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, Mailbox
+from tests.e2e.pages import (
+    LOGIN_FAILED,
+    Shot,
+    detail_value,
+    field,
+    heading,
+    login,
+    main,
+    manage_menu,
+    menu_bar,
+    messages,
+    open_manage,
+    region,
+)
+
+INVITATION_SUBJECT = f"【{SERVICE_NAME}】ユーザー登録のご案内"
+USER_PASSWORD = "Keyaki-Viewer-2026"
+SET_PASSWORD = "パスワードを設定する"  # the button of the new-password form
+
+
+def user_rows(page: Page) -> Locator:
+    """Return the rows of ユーザー管理's table that show a user (each has a 「詳細」)."""
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name="詳細", exact=True))
+
+
+def user_row(page: Page, email: str) -> Locator:
+    return user_rows(page).filter(has=page.get_by_role("cell", name=email, exact=True))
+
+
+def tile(page: Page, name: str) -> Locator:
+    """Return a device's tile title on the portal."""
+    return page.get_by_role("heading", level=2, name=name, exact=True)
+
+
+def open_users(page: Page) -> None:
+    manage_menu(page).get_by_role("link", name="ユーザー管理", exact=True).click()
+    expect(heading(page, "ユーザー管理")).to_be_visible()
+
+
+def test_invite_limit_and_delete_a_general_user(
+    page: Page,
+    second_page: Page,
+    demo_contract: Callable[..., DemoContract],
+    mailbox: Mailbox,
+    live_portal: LivePortal,
+    base_url: str,
+    shot: Shot,
+) -> None:
+    """ユーザー登録 → invitation mail → password → the user's portal; 選択した機器のみ; 削除."""
+    account = demo_contract(devices=3)
+    invitee = f"e2e-viewer-{uuid.uuid4().hex[:12]}@example.com"
+    shown, *hidden = account.devices
+    user = second_page
+
+    # The contractor: ユーザー管理 lists the demo contract's two general users.
+    login(page, account.email, account.password)
+    open_manage(page, "ユーザー管理")
+    expect(user_rows(page)).to_have_count(2)
+    expect(main(page)).to_contain_text("登録数: 2 / 5")
+    shot(page, "users")
+
+    # 「ユーザー登録」 with the e-mail: the invitation is sent, the user awaits their password.
+    main(page).get_by_role("link", name="ユーザー登録", exact=True).click()
+    expect(heading(page, "ユーザー登録")).to_be_visible()
+    field(page, "Eメールアドレス").fill(invitee)
+    shot(page, "invite-form")
+    main(page).get_by_role("button", name="登録", exact=True).click()
+    expect(heading(page, "ユーザー情報")).to_be_visible()
+    expect(messages(page)).to_contain_text(f"{invitee} に招待メールを送信しました。")
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
+    expect(detail_value(page, "状態")).to_have_text("招待中 (パスワード未設定)")
+    shot(page, "invited")
+
+    # The invitation mail, opened in the user's own browser.
+    mail = mailbox.wait_for(invitee, INVITATION_SUBJECT)
+    link = mail.link()
+    assert link.startswith(f"{base_url}/invite/"), link
+    user.goto(link)
+    expect(heading(user, "パスワードの設定")).to_be_visible()
+    expect(main(user)).to_contain_text(f"{invitee} のパスワードを設定してください。")
+    shot(user, "user-set-password")
+    field(user, "新しいパスワード").fill(USER_PASSWORD)
+    field(user, "新しいパスワード (確認)").fill(USER_PASSWORD)
+    user.get_by_role("button", name=SET_PASSWORD, exact=True).click()
+    expect(heading(user, "ユーザーポータルログイン")).to_be_visible()
+    expect(messages(user)).to_contain_text("パスワードを設定しました。ログインしてください。")
+    shot(user, "user-password-set")
+
+    # The invitation link works once.
+    response = user.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(heading(user, "このリンクは使えません")).to_be_visible()
+    shot(user, "user-invitation-used-again")
+
+    # The user logs in: first the terms, then the portal with every device, without 「設定」.
+    login(user, invitee, USER_PASSWORD)
+    expect(heading(user, "規約への同意")).to_be_visible()
+    shot(user, "user-terms")
+    user.get_by_label("規約に同意する", exact=True).check()
+    user.get_by_role("button", name="同意する", exact=True).click()
+    expect(heading(user, "ポータル")).to_be_visible()
+    expect(user).to_have_url(f"{base_url}/")
+    expect(user.get_by_text("登録機器: 3台")).to_be_visible()
+    for device in account.devices:
+        expect(tile(user, device.name)).to_be_visible()
+    expect(menu_bar(user).get_by_role("button", name="ログアウト", exact=True)).to_be_visible()
+    expect(menu_bar(user).get_by_role("link", name="設定", exact=True)).to_have_count(0)
+    shot(user, "user-portal")
+
+    # Management does not exist for a general user.
+    response = user.goto("/devices")
+    assert response is not None
+    assert response.status == 404
+    expect(heading(user, "ページが見つかりません。")).to_be_visible()
+    expect(user.get_by_role("navigation", name="管理メニュー")).to_have_count(0)
+    shot(user, "user-devices-404")
+
+    # The contractor: the user is 有効 now; 「詳細」 → 「選択した機器のみ」 with one device.
+    open_users(page)
+    expect(user_row(page, invitee)).to_contain_text("有効")
+    shot(page, "users-with-invitee")
+    user_row(page, invitee).get_by_role("link", name="詳細", exact=True).click()
+    expect(heading(page, "ユーザー情報")).to_be_visible()
+    expect(detail_value(page, "状態")).to_have_text("有効")
+    expect(detail_value(page, "最終ログイン")).not_to_have_text("-")
+    access = region(page, "閲覧できる機器")
+    expect(access.get_by_role("radio", name="すべての機器", exact=True)).to_be_checked()
+    access.get_by_role("radio", name="選択した機器のみ", exact=True).check()
+    access.get_by_role("checkbox", name=shown.name, exact=True).check()
+    shot(page, "access-selected")
+    access.get_by_role("button", name="変更", exact=True).click()
+    expect(messages(page)).to_contain_text("閲覧できる機器を変更しました。")
+    access = region(page, "閲覧できる機器")
+    expect(access.get_by_role("radio", name="選択した機器のみ", exact=True)).to_be_checked()
+    expect(access.get_by_role("checkbox", name=shown.name, exact=True)).to_be_checked()
+    for device in hidden:
+        expect(access.get_by_role("checkbox", name=device.name, exact=True)).not_to_be_checked()
+    shot(page, "access-saved")
+
+    # The user's portal shows only that device.
+    user.goto("/")
+    expect(heading(user, "ポータル")).to_be_visible()
+    expect(user.get_by_text("登録機器: 1台")).to_be_visible()
+    expect(tile(user, shown.name)).to_be_visible()
+    for device in hidden:
+        expect(tile(user, device.name)).to_have_count(0)
+    shot(user, "user-portal-one-device")
+
+    # 削除: the confirmation shows the e-mail; 「キャンセル」 changes nothing.
+    main(page).get_by_role("link", name="削除", exact=True).click()
+    expect(heading(page, "ユーザーの削除")).to_be_visible()
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
+    shot(page, "delete-confirm")
+    main(page).get_by_role("link", name="キャンセル", exact=True).click()
+    expect(heading(page, "ユーザー情報")).to_be_visible()
+    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
+    assert live_portal.account_exists(invitee)
+    user.reload()
+    expect(tile(user, shown.name)).to_be_visible()
+    shot(page, "delete-cancelled")
+
+    # 「削除」: gone from the list, and from the database.
+    main(page).get_by_role("link", name="削除", exact=True).click()
+    expect(heading(page, "ユーザーの削除")).to_be_visible()
+    main(page).get_by_role("button", name="削除", exact=True).click()
+    expect(heading(page, "ユーザー管理")).to_be_visible()
+    expect(messages(page)).to_contain_text(f"ユーザー {invitee} を削除しました。")
+    expect(user_row(page, invitee)).to_have_count(0)
+    expect(user_rows(page)).to_have_count(2)
+    expect(main(page)).to_contain_text("登録数: 2 / 5")
+    assert not live_portal.account_exists(invitee)
+    shot(page, "deleted")
+
+    # The user's session is over, and the credentials no longer work.
+    user.reload()
+    expect(heading(user, "ユーザーポータルログイン")).to_be_visible()
+    expect(user).to_have_url(re.compile(rf"^{re.escape(base_url)}/login(\?|$)"))
+    expect(menu_bar(user)).to_have_count(0)
+    shot(user, "user-session-over")
+    login(user, invitee, USER_PASSWORD)
+    expect(user.get_by_text(LOGIN_FAILED)).to_be_visible()
+    shot(user, "user-login-refused")
