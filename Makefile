@@ -44,6 +44,7 @@ seed-demo: setup
 
 run: setup db-upgrade
 	@$(FLASK) has-contract --email $(DEMO_EMAIL) || $(MAKE) --no-print-directory seed-demo
+	@$(FLASK) gc-recordings
 	@echo ""
 	@echo "  Portal:      http://$(HOST):$(PORT)/"
 	@echo "  Demo login:  $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
@@ -53,12 +54,14 @@ run: setup db-upgrade
 test: setup .chromium-ok
 	$(PY) -m pytest tests/unit
 	$(PY) -m pytest tests/e2e
+	E2E_LANGUAGE=en $(PY) -m pytest tests/e2e
 
 unit: setup
 	$(PY) -m pytest tests/unit
 
 e2e: setup .chromium-ok
 	$(PY) -m pytest tests/e2e
+	E2E_LANGUAGE=en $(PY) -m pytest tests/e2e
 
 lint: setup
 	$(VENV)/bin/ruff check webapp tests

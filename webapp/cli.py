@@ -25,6 +25,7 @@ from .services.contracts import (
 from .services.demo import seed_demo
 from .services.licences import LicenceNotFound, revoke_licence, send_reminders
 from .services.notifications import record_status
+from .services.recordings import collect_garbage
 from .services.terms import VersionExists, publish_terms
 
 
@@ -225,6 +226,24 @@ def init_app(app: Flask) -> None:
         except VersionExists as exc:
             raise click.ClickException(f"version {version} is already published") from exc
         click.echo(f"terms {version} published")
+
+    @app.cli.command("gc-recordings")
+    @click.option(
+        "--min-age",
+        default=600,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Spare files younger than this many seconds.",
+    )
+    def gc_recordings_command(min_age: int) -> None:
+        """Remove recording files that no recording, device or contract names any more.
+
+        Run it at start (make run does) and from cron: it mends what a process killed
+        between a deletion's commit and its file removal left behind.
+        """
+        _ensure_schema()
+        sweep = collect_garbage(min_age_seconds=min_age)
+        click.echo(f"{sweep.files} file(s) and {sweep.folders} folder(s) removed")
 
     @app.cli.command("has-contract")
     @click.option("--email", required=True)

@@ -156,3 +156,15 @@ def test_a_password_change_needs_the_current_password(
     assert other_browser.get("/").status_code == 302  # the others are logged out
     fresh = app.test_client()
     assert fresh.login(contractor.email, "another fine phrase").status_code == 303
+
+
+def test_fields_the_browser_leaves_out_read_as_empty(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    sparse = {
+        k: v for k, v in VALID.items() if k not in {"company_name", "phone_home", "wants_news"}
+    }
+    response = logged_in.post_form("/account/edit", sparse)
+    assert response.status_code == 303
+    contract = contract_of(app, contractor)
+    assert (contract.company_name, contract.phone_home, contract.wants_news) == ("", "", False)

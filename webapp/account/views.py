@@ -60,7 +60,10 @@ def edit() -> Response:
     if request.method == "GET" or not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_screen("account/edit.html", status=status, form=form)
-    changed = update_profile(contract, {name: form[name].data for name in PROFILE_FIELDS})
+    # A field the browser did not send reads as empty (the columns hold "" for "none").
+    values = {name: form[name].data or "" for name in PROFILE_FIELDS}
+    values["wants_news"] = bool(form.wants_news.data)
+    changed = update_profile(contract, values)
     messages = [_("契約者情報を変更しました。")] if changed else []
     if form.email.data != user.email:
         try:

@@ -232,8 +232,11 @@ def register() -> Response:
         return see_other(url_for("devices.detail", device_id=done.device_id))
     except Refused as refused:
         g.wrong_licence_key = refused.field == "licence_key"
-        getattr(form, refused.field).errors = [refused.message]
-        return render_screen("devices/register.html", status=422, **context)
+        if refused.field:
+            form[refused.field].errors = [refused.message]
+        else:
+            form.form_errors.append(refused.message)
+        return render_screen("devices/register.html", status=409, **context)
     flash(
         _(
             "機器「%(name)s」を登録しました。機器の準備ができたら「機器設定」を行ってください。",

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import storage
 from ..audit import record_event
+from ..database import lock_for_update
 from ..enums import (
     CommStatus,
     DeviceKind,
@@ -21,6 +22,7 @@ from ..enums import (
 )
 from ..extensions import db
 from ..models import (
+    Contract,
     Device,
     DeviceExchange,
     Licence,
@@ -61,6 +63,7 @@ KEY_EXPIRED = _l("このライセンスキーは有効期限が切れていま�
 MAC_TAKEN = _l("このMACアドレスの機器は既に登録されています。")
 DOMAIN_TAKEN = _l("このドメイン名は既に使われています。別の名前を入力してください。")
 LICENCE_LAPSED = _l("ライセンスが有効ではないため、この操作は行えません。")
+CONTRACT_GONE = _l("ご契約が見つかりません。退会の手続きが行われた可能性があります。")
 
 
 def find_licence(key: str, contract_id: int) -> Licence | None:
@@ -164,6 +167,10 @@ def register_device(
     if mac_in_use(mac):
         raise Refused("mac", MAC_TAKEN)
     try:
+        # The contract is locked first: a withdrawal at the same moment either sees this
+        # device (and refuses) or has already removed the contract (and this refuses).
+        if not lock_for_update(db.session, Contract, contract_id):
+            raise Refused("", CONTRACT_GONE)
         # Claim the key: of two registrations racing for it, only one updates the row.
         claimed = db.session.execute(
             update(Licence)
