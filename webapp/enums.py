@@ -8,19 +8,26 @@ from __future__ import annotations
 import enum
 from typing import Self
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
+
+from .i18n import N_, translate
 
 
 class LabelledEnum(enum.StrEnum):
-    """A string enum whose members carry a display label."""
+    """A string enum whose members carry a display label (Japanese, translated on use)."""
 
-    label: str
+    text: str
 
-    def __new__(cls, value: str, label: str) -> LabelledEnum:
+    def __new__(cls, value: str, text: str) -> LabelledEnum:
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label
+        member.text = text
         return member
+
+    @property
+    def label(self) -> str:
+        """The label in the current language (lists show many: translations are cached)."""
+        return translate(self.text)
 
     @classmethod
     def of(cls, value: str) -> Self:
@@ -29,66 +36,67 @@ class LabelledEnum(enum.StrEnum):
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
+        # Forms are built at import time: their labels translate lazily, when rendered.
+        return [(member.value, lazy_gettext(member.text)) for member in cls]
 
 
 class DeviceKind(LabelledEnum):
-    CAMERA = "camera", _l("ネットワークカメラ")
-    RECORDER = "recorder", _l("レコーダー")
+    CAMERA = "camera", N_("ネットワークカメラ")
+    RECORDER = "recorder", N_("レコーダー")
 
 
 class CommStatus(LabelledEnum):
     """通信状態."""
 
-    ONLINE = "online", _l("通信中")
-    OFFLINE = "offline", _l("通信断")
-    NEVER_CONNECTED = "never", _l("未接続")
+    ONLINE = "online", N_("通信中")
+    OFFLINE = "offline", N_("通信断")
+    NEVER_CONNECTED = "never", N_("未接続")
 
 
 class RecordingStatus(LabelledEnum):
     """録画状態."""
 
-    CONTINUOUS = "continuous", _l("常時録画中")
-    SCHEDULED = "scheduled", _l("スケジュール録画中")
-    STOPPED = "stopped", _l("録画停止中")
+    CONTINUOUS = "continuous", N_("常時録画中")
+    SCHEDULED = "scheduled", N_("スケジュール録画中")
+    STOPPED = "stopped", N_("録画停止中")
 
 
 class ServiceStatus(LabelledEnum):
     """サービス稼働状態."""
 
-    ACTIVE = "active", _l("サービス有効")
-    SUSPENDED = "suspended", _l("サービス停止中")
-    AWAITING_SETUP = "awaiting_setup", _l("設定待ち")
+    ACTIVE = "active", N_("サービス有効")
+    SUSPENDED = "suspended", N_("サービス停止中")
+    AWAITING_SETUP = "awaiting_setup", N_("設定待ち")
 
 
 class Plan(LabelledEnum):
     """加入サービス: what a licence entitles its device to."""
 
-    LIVE = "live", _l("ライブ映像")
-    RECORDING_7 = "rec7", _l("録画 7日")
-    RECORDING_30 = "rec30", _l("録画 30日")
+    LIVE = "live", N_("ライブ映像")
+    RECORDING_7 = "rec7", N_("録画 7日")
+    RECORDING_30 = "rec30", N_("録画 30日")
 
 
 class LicenceState(LabelledEnum):
     """The stored state of a licence key; 期限切れ is derived from its term."""
 
-    UNUSED = "unused", _l("未使用")
-    IN_USE = "in_use", _l("使用中")
-    REVOKED = "revoked", _l("失効")
-    EXPIRED = "expired", _l("期限切れ")
+    UNUSED = "unused", N_("未使用")
+    IN_USE = "in_use", N_("使用中")
+    REVOKED = "revoked", N_("失効")
+    EXPIRED = "expired", N_("期限切れ")
 
 
 class Role(LabelledEnum):
-    CONTRACTOR = "contractor", _l("契約者")
-    GENERAL = "general", _l("一般ユーザー")
+    CONTRACTOR = "contractor", N_("契約者")
+    GENERAL = "general", N_("一般ユーザー")
 
 
 class RecordingKind(LabelledEnum):
-    IMAGE = "image", _l("静止画")
-    CLIP = "clip", _l("動画")
+    IMAGE = "image", N_("静止画")
+    CLIP = "clip", N_("動画")
 
 
 class TokenPurpose(LabelledEnum):
-    PASSWORD_RESET = "reset", _l("パスワード再設定")
-    INVITATION = "invite", _l("招待")
-    EMAIL_CHANGE = "email", _l("Eメールアドレス変更")
+    PASSWORD_RESET = "reset", N_("パスワード再設定")
+    INVITATION = "invite", N_("招待")
+    EMAIL_CHANGE = "email", N_("Eメールアドレス変更")

@@ -6,7 +6,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from markupsafe import Markup
 
+from .enums import LabelledEnum
 from .i18n import current_language
 
 DISPLAY_ZONE = ZoneInfo("Asia/Tokyo")
@@ -28,6 +30,13 @@ def datetime_ja(value: dt.datetime | None) -> str:
     return value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE).strftime("%Y/%m/%d %H:%M")
 
 
+def badge(status: LabelledEnum, muted: bool = False) -> Markup:
+    """A status as a badge: its text as well as its colour (a list page shows hundreds)."""
+    css = "badge-muted" if muted else f"badge-{status.value}"
+    return Markup('<span class="badge {}">{}</span>').format(css, status.label)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(badge)
     app.add_template_filter(date_ja)
     app.add_template_filter(datetime_ja)

@@ -7,7 +7,7 @@ language switch, then the browser's preferred language.
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext, ngettext
 from flask_login import current_user
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
@@ -39,5 +39,38 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
     babel.init_app(app, locale_selector=select_locale)
+    # Templates translate dozens of fixed texts per page: through the cache.
+    app.jinja_env.install_gettext_callables(translate, translate_plural, newstyle=True)
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+
+
+def N_(text: str) -> str:
+    """Mark *text* for translation where it is defined; it is translated where it is shown."""
+    return text
+
+
+_translations: dict[tuple[str, str], str] = {}
+
+
+def translate(text: str) -> str:
+    """Translate a marked text into the current language, remembering the answer.
+
+    Status labels appear hundreds of times on a list page; the catalogs do not change
+    while the process runs, so each (language, text) is looked up once.
+    """
+    key = (current_language(), text)
+    try:
+        return _translations[key]
+    except KeyError:
+        value = _translations[key] = gettext(text)
+        return value
+
+
+def translate_plural(singular: str, plural: str, number: int) -> str:
+    key = (current_language(), f"{singular}\x00{plural}\x00{number}")
+    try:
+        return _translations[key]
+    except KeyError:
+        value = _translations[key] = ngettext(singular, plural, number)
+        return value

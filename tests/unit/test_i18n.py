@@ -46,6 +46,8 @@ def test_the_catalog_template_is_up_to_date(tmp_path: Path) -> None:
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "N_",
             "--no-location",
             "-o",
             str(fresh),

@@ -69,6 +69,17 @@ class DeviceSearch:
     plan: Plan | None = None
     today: dt.date = field(default_factory=dt.date.today)
 
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.name or self.model or self.mac or self.domain or self.service_status or self.plan
+        )
+
+    @property
+    def needs_licence(self) -> bool:
+        """Whether the conditions look at the licence (its plan, or its term and state)."""
+        return self.service_status is not None or self.plan is not None
+
     def condition(self) -> ColumnElement[bool]:
         clauses: list[ColumnElement[bool]] = []
         if self.name:
@@ -132,16 +143,23 @@ def search_devices(
     """Return a page of the contract's devices matching *search*, ordered by name.
 
     With a *viewer*, only the devices they may see count. Two statements whatever the
-    number of devices: both counts in one, the rows in the other.
+    number of devices: both counts in one, the rows in the other. The counting statement
+    reads the licence table only when a condition needs it, and without conditions
+    counts once: on thousands of devices that is most of a page's database time.
     """
     condition = search.condition()
     owned = visible_to(viewer) if viewer is not None else Device.contract_id == contract_id
-    matching, total = db.session.execute(
-        select(func.count(Device.id).filter(condition), func.count(Device.id))
-        .select_from(Device)
-        .join(Licence, Device.licence_id == Licence.id)
-        .where(owned)
-    ).one()
+    counting = select(func.count(Device.id)).select_from(Device).where(owned)
+    if search.needs_licence:
+        counting = counting.join(Licence, Device.licence_id == Licence.id)
+    if search.is_empty:
+        matching = total = db.session.scalar(counting) or 0
+    else:
+        matching, total = db.session.execute(
+            counting.with_only_columns(
+                func.count(Device.id).filter(condition), func.count(Device.id)
+            )
+        ).one()
     pagination = Pagination.clamp(page, per_page, matching)
     items = list(
         db.session.scalars(

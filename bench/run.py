@@ -1,0 +1,355 @@
+"""Benchmarks of the portal over loopback: requests/s and latency beside a bare endpoint,
+SQL statements per request, partial against page bytes, and a large deletion.
+
+    .venv/bin/python -m bench.run                       # 5,000 devices, SQLite
+    .venv/bin/python -m bench.run --scale 1000000       # the same, in a table of a million
+    scripts/with-postgres .venv/bin/python -m bench.run --database-url "$TEST_DATABASE_URL"
+
+Everything is served on 127.0.0.1 by gunicorn and loaded with wrk. Figures vary with the
+machine's load: compare the ratios, which are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+EMAIL = "bench@example.com"
+PASSWORD = "bench passphrase 2026"
+SMALL_EMAIL = "small@example.com"
+PC = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "webapp", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+def seed_scale(env: dict[str, str], total_devices: int, per_contract: int) -> float:
+    """Fill the device table to *total_devices* with other contracts (rows only, no files)."""
+    script = f"""
+import datetime as dt, sys, time
+from sqlalchemy import insert, select, func
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Contract, Device, Licence
+from webapp.services.contracts import new_licence_key
+from webapp.enums import DeviceKind, LicenceState, Plan, CommStatus, RecordingStatus, ServiceStatus
+app = create_app()
+started = time.perf_counter()
+with app.app_context():
+    have = db.session.scalar(select(func.count(Device.id)))
+    missing = {total_devices} - have
+    today = dt.date.today()
+    serial = 0
+    while missing > 0:
+        batch = min({per_contract}, missing)
+        contract = Contract(name="scale")
+        db.session.add(contract)
+        db.session.flush()
+        licences = [dict(key=new_licence_key(), contract_id=contract.id, plan=Plan.LIVE,
+                         starts_on=today, ends_on=today + dt.timedelta(days=364),
+                         state=LicenceState.IN_USE) for _ in range(batch)]
+        ids = list(db.session.scalars(insert(Licence).returning(Licence.id, sort_by_parameter_order=True), licences))
+        rows = []
+        for licence_id in ids:
+            serial += 1
+            rows.append(dict(contract_id=contract.id, licence_id=licence_id, kind=DeviceKind.CAMERA,
+                             name=f"scale {{serial:07d}}", model="WV-S1131", mac=f"02{{serial:010X}}",
+                             domain=f"s{{serial:07d}}.scale.invalid", comm_status=CommStatus.ONLINE,
+                             recording_status=RecordingStatus.CONTINUOUS,
+                             service_status=ServiceStatus.ACTIVE))
+        db.session.execute(insert(Device), rows)
+        db.session.commit()
+        missing -= batch
+print(round(time.perf_counter() - started, 1))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench.app:create_bench_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited") from None
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def login(base: str) -> str:
+    """Log in like a browser and return the session cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", PC)]
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    data = urllib.parse.urlencode({"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    opener.open(f"{base}/login", data=data.encode()).read()
+    cookie = next(c for c in jar if c.name == "portal_session")
+    return f"portal_session={cookie.value}"
+
+
+def wrk(url: str, cookie: str, duration: int, connections: int, htmx: bool) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Cookie: {cookie}"]
+    if htmx:
+        command += ["-H", "HX-Request: true"]
+    output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\b", output, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": rps,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def in_process(env: dict[str, str]) -> dict[str, Any]:
+    """SQL statements per request, bytes of partials, and a 10,000-recording deletion."""
+    script = r"""
+import json, os, re, time
+from sqlalchemy import event, select, insert
+from webapp import create_app, storage
+from webapp.extensions import db
+from webapp.models import Device, Recording, User
+from webapp.enums import RecordingKind
+from webapp.models import utcnow
+from webapp.services.devices import delete_device
+
+app = create_app({"WTF_CSRF_ENABLED": False})
+PC = os.environ["BENCH_UA"]
+counts = {"n": 0}
+results = {"sql": {}, "bytes": {}}
+
+def login(email):
+    client = app.test_client()
+    client.post("/login", data={"email": email, "password": os.environ["BENCH_PASSWORD"]},
+                headers={"User-Agent": PC})
+    return client
+
+with app.app_context():
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def count(*args, **kwargs):
+        counts["n"] += 1
+    def device_of(email):
+        user = db.session.scalar(select(User).where(User.email == email))
+        return db.session.scalar(select(Device.id).where(Device.contract_id == user.contract_id))
+    targets = {}
+    for label, email in (("small", os.environ["BENCH_SMALL"]), ("large", os.environ["BENCH_EMAIL"])):
+        device_id = device_of(email)
+        targets[label] = (email, device_id)
+
+for label, (email, device_id) in targets.items():
+    client = login(email)
+    client.get("/")  # warm: the session's last_seen and the terms version are cached
+    for name, path, htmx in (("portal", "/", False), ("list page 1", "/devices", False),
+                             ("search partial", "/devices?name=0001", True),
+                             ("detail tab partial", f"/devices/{device_id}/licence", True)):
+        counts["n"] = 0
+        response = client.get(path, headers={"HX-Request": "true"} if htmx else {})
+        assert response.status_code == 200, (path, response.status_code)
+        results["sql"].setdefault(name, {})[label] = counts["n"]
+
+client = login(os.environ["BENCH_EMAIL"])
+_, device_id = targets["large"]
+for name, path in (("search partial", "/devices?name=0001"), ("list partial", "/devices?page=2"),
+                   ("detail tab partial", f"/devices/{device_id}/licence")):
+    full = len(client.get(path).data)
+    part = len(client.get(path, headers={"HX-Request": "true"}).data)
+    results["bytes"][name] = {"partial": part, "page": full, "ratio": round(part / full, 3)}
+
+with app.app_context():
+    device = db.session.get(Device, device_id)
+    prefix = storage.device_prefix(device.contract_id, device.id)
+    now = utcnow()
+    rows = []
+    for n in range(10_000):
+        key = f"{prefix}/bulk-{n:05d}.bin"
+        storage.write(key, b"x" * 64)
+        rows.append(dict(device_id=device.id, kind=RecordingKind.IMAGE, captured_at=now,
+                         content_type="image/png", size_bytes=64, storage_key=key))
+    db.session.execute(insert(Recording), rows)
+    db.session.commit()
+    device = db.session.get(Device, device_id)
+    started = time.perf_counter()
+    delete_device(device)
+    results["delete_10000_recordings_s"] = round(time.perf_counter() - started, 3)
+print(json.dumps(results))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "BENCH_UA": PC, "BENCH_PASSWORD": PASSWORD, "BENCH_EMAIL": EMAIL,
+             "BENCH_SMALL": SMALL_EMAIL},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=5000, help="devices of the measured contract")
+    parser.add_argument("--scale", type=int, default=0, help="fill the table to this many devices")
+    parser.add_argument("--per-contract", type=int, default=100, help="devices per scale contract")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
+        return 1
+    work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-secret",
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "RECORDINGS_DIR": str(work / "recordings"),
+        "PORTAL_BASE_URL": "http://127.0.0.1",
+    }
+    report: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "database": env["DATABASE_URL"].split(":", 1)[0],
+        "devices": args.devices,
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+    }
+    server = None
+    try:
+        started = time.perf_counter()
+        print(flask(env, "seed-demo", "--email", EMAIL, "--password", PASSWORD,
+                    "--devices", str(args.devices), "--seed", "1"))
+        report["seed_s"] = round(time.perf_counter() - started, 1)
+        flask(env, "seed-demo", "--email", SMALL_EMAIL, "--password", PASSWORD, "--devices", "10")
+        if args.scale:
+            report["scale_devices"] = args.scale
+            report["scale_seed_s"] = seed_scale(env, args.scale, args.per_contract)
+            print(f"table filled to {args.scale} devices in {report['scale_seed_s']} s")
+
+        port = free_port()
+        server = start_server(env, port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        cookie = login(base)
+        with urllib.request.urlopen(f"{base}/_bench/bare"):
+            pass
+        detail_id = re.search(  # a device of the measured contract
+            r'href="/devices/(\d+)',
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/devices", headers={"Cookie": cookie})
+            ).read().decode(),
+        ).group(1)  # type: ignore[union-attr]
+        targets = [
+            ("bare endpoint", "/_bench/bare", False),
+            ("portal", "/", False),
+            ("list page 1", "/devices", False),
+            ("search partial", "/devices?name=0001", True),
+            ("detail tab partial", f"/devices/{detail_id}/licence", True),
+        ]
+        report["http"] = {}
+        for name, path, htmx in targets:
+            report["http"][name] = wrk(base + path, cookie, args.duration, args.connections, htmx)
+        bare = report["http"]["bare endpoint"]["rps"]
+        for figures in report["http"].values():
+            figures["vs_bare"] = round(figures["rps"] / bare, 3)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    report.update(in_process(env))
+
+    print()
+    print(f"{report['database']}, {args.devices} devices"
+          + (f" in a table of {args.scale}" if args.scale else "")
+          + f", gunicorn {args.workers} workers, wrk {args.connections} connections")
+    print(f"{'':22} {'req/s':>9} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, f in report["http"].items():
+        print(f"{name:22} {f['rps']:9.0f} {f['vs_bare']:8.2f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
+              + (f"  ({int(f['non_2xx'])} non-2xx)" if f["non_2xx"] else ""))
+    print("SQL statements per request (10 devices / this contract):")
+    for name, by in report["sql"].items():
+        print(f"  {name:22} {by['small']} / {by['large']}")
+    print("partial bytes against the whole page:")
+    for name, b in report["bytes"].items():
+        print(f"  {name:22} {b['partial']} / {b['page']} = {b['ratio']:.0%}")
+    print(f"deleting a device with 10,000 recordings: {report['delete_10000_recordings_s']} s")
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    out = results / f"{report['when'].replace(':', '')}-{report['database']}-{args.scale or args.devices}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"saved {out.relative_to(ROOT)}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
