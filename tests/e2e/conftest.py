@@ -1,14 +1,20 @@
 """Browser fixtures: Chromium, a live portal on its own database, demo contracts, screenshots.
 
-The portal runs as in production (TESTING off, CSRF on) on a SQLite file built by the
-migrations, served by Werkzeug in a thread, and sends its mail over SMTP to a real local
-server (aiosmtpd) whose mailbox the tests read. Every flow runs twice: with JavaScript (htmx
-swaps) and without (plain HTML pages).
+The portal runs as in production (TESTING off, CSRF on) on a database built by the
+migrations (a SQLite file, or a PostgreSQL database when TEST_DATABASE_URL is set), served by
+Werkzeug in a thread, and sends its mail over SMTP to a real local server (aiosmtpd) whose
+mailbox the tests read. Every flow runs twice: with JavaScript (htmx swaps) and without
+(plain HTML pages).
+
+The browser speaks the language of E2E_LANGUAGE ("ja", the default, or "en"); the portal
+answers in it (demo users have no saved language, so Accept-Language decides). Tests find
+the screens' texts through t(), which looks the Japanese up in the compiled English catalog.
 """
 
 from __future__ import annotations
 
 import email
+import gettext
 import itertools
 import os
 import re
@@ -16,6 +22,7 @@ import shutil
 import socket
 import threading
 import uuid
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,13 +41,16 @@ from pytest_playwright import CreateContextCallback
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from tests.databases import create_database, drop_database
 from webapp import create_app
+from webapp.enums import LicenceState
 from webapp.extensions import db
 from webapp.models import Device, User
 from webapp.services.demo import seed_demo
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
-HTMX = Path(__file__).parents[2] / "webapp" / "static" / "vendor" / "htmx.min.js"
+REPO = Path(__file__).parents[2]
+HTMX = REPO / "webapp" / "static" / "vendor" / "htmx.min.js"
+TRANSLATIONS = REPO / "webapp" / "translations"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -59,6 +69,70 @@ PORTAL_ENV_VARS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_
 MAIL_TIMEOUT = 10.0
 DEMO_PASSWORD = "e2e-demo-pass-2026"
 SERVICE_NAME = "みえますねっと"
+
+
+# --- Language --------------------------------------------------------------------------------
+
+LANGUAGE = os.environ.get("E2E_LANGUAGE", "ja") or "ja"
+if LANGUAGE not in ("ja", "en"):
+    raise pytest.UsageError(f"E2E_LANGUAGE must be 'ja' or 'en', not {LANGUAGE!r}")
+BROWSER_LOCALE = {"ja": "ja-JP", "en": "en-US"}[LANGUAGE]
+SCREENSHOTS = Path(__file__).parent / "screenshots" / LANGUAGE
+
+
+def _load_catalog() -> gettext.NullTranslations:
+    """The compiled catalog of the run's language (none for Japanese, the msgids)."""
+    if LANGUAGE == "ja":
+        return gettext.NullTranslations()  # the msgids are the Japanese texts
+    try:
+        return gettext.translation("messages", TRANSLATIONS, languages=[LANGUAGE])
+    except FileNotFoundError:
+        raise pytest.UsageError(
+            f"No compiled catalog for {LANGUAGE!r} under {TRANSLATIONS}: run `make setup`."
+        ) from None
+
+
+CATALOG = _load_catalog()
+
+
+class UntranslatedText(UserWarning):
+    """t() was given a text that the run's catalog does not translate."""
+
+
+def t(text: str, **values: object) -> str:
+    """Return the portal's text *text* (its Japanese msgid) in the run's language.
+
+    With *values*, the placeholders (%(name)s …) are filled in as the portal does. A text
+    the catalog does not have (demo data such as device names) comes back as it is.
+    """
+    translated = CATALOG.gettext(text)
+    if LANGUAGE != "ja" and translated == text:
+        # Either not a text of the portal, or the catalog lacks it (the screen shows Japanese).
+        warnings.warn(UntranslatedText(f"not in the {LANGUAGE} catalog: {text!r}"), stacklevel=2)
+    return translated % values if values else translated
+
+
+def t_pattern(text: str, **patterns: str) -> re.Pattern[str]:
+    """Return a regex matching the whole of t(text), its placeholders matched by *patterns*.
+
+    t_pattern("✓完了 (設定日時: %(at)s)", at=r"\\d{4}/…") matches
+    「✓完了 (設定日時: 2019/07/08 15:24)」 (in English 「✓ Complete (set up on 2019/07/08 15:24)」).
+    """
+    markers = {name: f"\x00{name}\x00" for name in patterns}
+    pattern = re.escape(t(text, **markers))
+    for name, marker in markers.items():
+        pattern = pattern.replace(re.escape(marker), f"(?:{patterns[name]})")
+    return re.compile(f"^{pattern}$")
+
+
+def tn(singular: str, plural: str, n: int, **values: object) -> str:
+    """Return a plural text (ngettext) for *n*, its %(num)s filled in with *n*."""
+    return CATALOG.ngettext(singular, plural, n) % {"num": n, **values}
+
+
+def in_language(*, ja: str, en: str) -> str:
+    """Return the text for the run's language: for texts outside the catalog (mails)."""
+    return en if LANGUAGE == "en" else ja
 
 
 # --- Browser ---------------------------------------------------------------------------------
@@ -91,11 +165,11 @@ def js(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture
 def browser_context_args(browser_context_args: dict[str, Any], js: bool) -> dict[str, Any]:
-    """A Japanese desktop browser, with or without JavaScript."""
+    """A desktop browser in the run's language, with or without JavaScript."""
     return {
         **browser_context_args,
         "java_script_enabled": js,
-        "locale": "ja-JP",
+        "locale": BROWSER_LOCALE,
         "viewport": {"width": 1366, "height": 900},
     }
 
@@ -172,6 +246,10 @@ class ReceivedMail:
         return links[0]
 
 
+class MailNotReceived(AssertionError):
+    """No mail with the awaited subject arrived (a test may expect this failure precisely)."""
+
+
 @dataclass
 class Mailbox:
     """Mails received by the local SMTP server; tests wait for them without polling."""
@@ -203,7 +281,7 @@ class Mailbox:
         with self._arrived:
             mail = self._arrived.wait_for(newest, timeout=timeout)
         if mail is None:
-            raise AssertionError(
+            raise MailNotReceived(
                 f"no mail to {address} about {subject!r} within {timeout}s; "
                 f"it received: {[m.subject for m in self.to(address)]}"
             )
@@ -280,6 +358,15 @@ class LivePortal:
         with self.app.app_context():
             return db.session.get(Device, device_id) is not None
 
+    def licence_days_left(self, device_id: int) -> int | None:
+        """Return 残り日数 of the device's licence, or None when it is not in use (「-」)."""
+        with self.app.app_context():
+            device = db.session.get(Device, device_id)
+            assert device is not None
+            if device.licence.effective_state() is not LicenceState.IN_USE:
+                return None
+            return device.licence.days_left()
+
     def account_exists(self, email: str) -> bool:
         with self.app.app_context():
             user_id = db.session.scalar(
@@ -292,8 +379,10 @@ class LivePortal:
 def live_portal(
     tmp_path_factory: pytest.TempPathFactory, mail_server: MailServer
 ) -> Iterator[LivePortal]:
-    """Serve the portal on 127.0.0.1 (a free port) from its own, migrated SQLite file.
+    """Serve the portal on 127.0.0.1 (a free port) from its own, migrated database.
 
+    The database comes from tests/databases.py: a SQLite file, or a fresh PostgreSQL
+    database when TEST_DATABASE_URL is set (scripts/with-postgres); it is dropped at the end.
     Its mail goes over SMTP to `mail_server`; the links in the mails point at this server.
     """
     if not HTMX.exists():
@@ -302,6 +391,15 @@ def live_portal(
             pytrace=False,
         )
     root = tmp_path_factory.mktemp("e2e-portal")
+    database_url = create_database(root)
+    try:
+        yield from _serve(root, database_url, mail_server)
+    finally:
+        drop_database(database_url)
+
+
+def _serve(root: Path, database_url: str, mail_server: MailServer) -> Iterator[LivePortal]:
+    """Create the app on *database_url*, migrate it, and serve it until the generator ends."""
     # create_app reads the environment; monkeypatch is function-scoped, so save and restore.
     saved = {name: os.environ.pop(name) for name in PORTAL_ENV_VARS if name in os.environ}
     try:
@@ -310,7 +408,7 @@ def live_portal(
                 "TESTING": False,
                 "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
                 "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'e2e.sqlite3'}",
+                "SQLALCHEMY_DATABASE_URI": database_url,
                 "RECORDINGS_DIR": root / "recordings",
                 "SERVICE_NAME": SERVICE_NAME,
                 "MAIL_SERVER": mail_server.host,
@@ -325,21 +423,24 @@ def live_portal(
         )
     finally:
         os.environ.update(saved)
-    assert app.config["WTF_CSRF_ENABLED"] is True, "the flows must run with CSRF on"
-    with app.app_context():
-        upgrade()  # the schema comes from the migrations, as in production
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PORTAL_BASE_URL"] = url  # links in mails open this server
-    thread = threading.Thread(target=server.serve_forever, name="e2e-portal", daemon=True)
-    thread.start()
     try:
-        yield LivePortal(app=app, url=url)
+        assert app.config["WTF_CSRF_ENABLED"] is True, "the flows must run with CSRF on"
+        with app.app_context():
+            upgrade()  # the schema comes from the migrations, as in production
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        url = f"http://127.0.0.1:{server.server_port}"
+        app.config["PORTAL_BASE_URL"] = url  # links in mails open this server
+        thread = threading.Thread(target=server.serve_forever, name="e2e-portal", daemon=True)
+        thread.start()
+        try:
+            yield LivePortal(app=app, url=url)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        # Every connection closed before the database is dropped.
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -410,7 +511,7 @@ def demo_contract(live_portal: LivePortal) -> Callable[..., DemoContract]:
 
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
-    """Return shot(page, name): a full-page PNG in screenshots/<test>/<nn>-<name>.png."""
+    """Return shot(page, name): a full-page PNG in screenshots/<language>/<test>/<nn>-<name>.png."""
     folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, Mailbox
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, Mailbox, in_language, t
 from tests.e2e.pages import (
     LOGIN_FAILED,
     Shot,
@@ -32,34 +32,56 @@ from tests.e2e.pages import (
     sub_value,
 )
 
-RESET_SUBJECT = f"【{SERVICE_NAME}】パスワード再設定のご案内"
-RESET_DONE = "パスワードを再設定しました。新しいパスワードでログインしてください。"
-MISMATCH = "パスワードが一致しません。"
-SET_PASSWORD = "パスワードを設定する"  # the button of the new-password form
-LINK_UNUSABLE = "このリンクは使えません"
-FORM_REFUSED = (
+# Mails come from templates/mail/ (Japanese) and templates/mail/en/, not from the catalog.
+RESET_SUBJECT = in_language(
+    ja=f"【{SERVICE_NAME}】パスワード再設定のご案内",
+    en=f"[{SERVICE_NAME}] Resetting your password",
+)
+RESET_LINK_ONCE = in_language(
+    ja="このリンクは30分間、1回だけ使えます。",
+    en="This link is valid for 30 minutes and can be used only once.",
+)
+CHANGE_CONFIRM_SUBJECT = in_language(
+    ja=f"【{SERVICE_NAME}】Eメールアドレス変更の確認",
+    en=f"[{SERVICE_NAME}] Confirm your email address change",
+)
+CHANGE_NOTICE_SUBJECT = in_language(
+    ja=f"【{SERVICE_NAME}】Eメールアドレス変更のお申し込みがありました",
+    en=f"[{SERVICE_NAME}] Request to change your email address",
+)
+NEW_ADDRESS_LINE = in_language(ja="新しいアドレス: %(email)s", en="New address: %(email)s")
+
+RESET_DONE = t("パスワードを再設定しました。新しいパスワードでログインしてください。")
+MISMATCH = t("パスワードが一致しません。")
+SET_PASSWORD = t("パスワードを設定する")  # the button of the new-password form
+LINK_UNUSABLE = t("このリンクは使えません")
+FORM_REFUSED = t(
     "入力内容に誤りがあります。各項目のメッセージをご確認ください。変更はまだ行われていません。"
 )
-FURIGANA_REFUSED = "フリガナはカタカナで入力してください。"
-NO_PHONE = "電話番号は勤務先・携帯電話・自宅のいずれか1つ以上を入力してください。"
-CHANGE_CONFIRM_SUBJECT = f"【{SERVICE_NAME}】Eメールアドレス変更の確認"
-CHANGE_NOTICE_SUBJECT = f"【{SERVICE_NAME}】Eメールアドレス変更のお申し込みがありました"
-EMAIL_CHANGED = "Eメールアドレスを変更しました。ログインには新しいアドレスをお使いください。"
+FURIGANA_REFUSED = t("フリガナはカタカナで入力してください。")
+NO_PHONE = t("電話番号は勤務先・携帯電話・自宅のいずれか1つ以上を入力してください。")
+EMAIL_CHANGED = t("Eメールアドレスを変更しました。ログインには新しいアドレスをお使いください。")
+ACCOUNT_CHANGED = t("契約者情報を変更しました。")
 
 
 def open_account(page: Page) -> None:
     """From the portal: 「設定」 → 「契約者情報設定」, which shows 契約者情報確認."""
-    open_manage(page, "契約者情報設定", "契約者情報確認")
+    open_manage(page, t("契約者情報設定"), t("契約者情報確認"))
 
 
 def open_account_edit(page: Page) -> None:
     """契約者情報確認 → 「変更画面へ」."""
-    main(page).get_by_role("link", name="変更画面へ", exact=True).click()
-    expect(heading(page, "契約者情報の変更")).to_be_visible()
+    main(page).get_by_role("link", name=t("変更画面へ"), exact=True).click()
+    expect(heading(page, t("契約者情報の変更"))).to_be_visible()
 
 
 def submit_change(page: Page) -> None:
-    main(page).get_by_role("button", name="変更", exact=True).click()
+    main(page).get_by_role("button", name=t("変更"), exact=True).click()
+
+
+def phone_line(label: str, number: str) -> re.Pattern[str]:
+    """One line of 電話番号 in 契約者情報確認: its sub-label, then the number (or 「-」)."""
+    return re.compile(rf"{re.escape(t(label))}\s+{re.escape(number)}$")
 
 
 # --- Password reset --------------------------------------------------------------------------
@@ -80,21 +102,21 @@ def test_password_reset_through_the_mailed_link(
 
     # Logged in on another PC (with the password that is about to be replaced).
     login(second_page, account.email, account.password)
-    expect(heading(second_page, "ポータル")).to_be_visible()
+    expect(heading(second_page, t("ポータル"))).to_be_visible()
 
     # The login site's link opens the e-mail entry.
     page.goto("/login")
-    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()
+    expect(heading(page, t("ユーザーポータルログイン"))).to_be_visible()
     shot(page, "login")
-    page.get_by_role("link", name="パスワードを忘れた方はこちら", exact=True).click()
-    expect(heading(page, "パスワードの再設定")).to_be_visible()
+    page.get_by_role("link", name=t("パスワードを忘れた方はこちら"), exact=True).click()
+    expect(heading(page, t("パスワードの再設定"))).to_be_visible()
     expect(page).to_have_url(f"{base_url}/password/forgot")
     shot(page, "forgot-form")
 
     # An address nobody has gets the same answer, and no mail.
-    field(page, "Eメールアドレス").fill(stranger)
-    page.get_by_role("button", name="送信", exact=True).click()
-    expect(heading(page, "メールを確認してください")).to_be_visible()
+    field(page, t("Eメールアドレス")).fill(stranger)
+    page.get_by_role("button", name=t("送信"), exact=True).click()
+    expect(heading(page, t("メールを確認してください"))).to_be_visible()
     answer_for_stranger = main(page).inner_text()
     # The mail would be sent during the request: the answer is shown after it.
     assert mailbox.to(stranger) == []
@@ -102,44 +124,49 @@ def test_password_reset_through_the_mailed_link(
 
     # The contractor's address.
     page.goto("/password/forgot")
-    field(page, "Eメールアドレス").fill(account.email)
+    field(page, t("Eメールアドレス")).fill(account.email)
     shot(page, "forgot-filled")
-    page.get_by_role("button", name="送信", exact=True).click()
-    expect(heading(page, "メールを確認してください")).to_be_visible()
-    expect(main(page)).to_contain_text("リンクの有効期限は30分です。")
+    page.get_by_role("button", name=t("送信"), exact=True).click()
+    expect(heading(page, t("メールを確認してください"))).to_be_visible()
+    expect(main(page)).to_contain_text(
+        t(
+            "入力されたEメールアドレスが登録されている場合は、パスワード再設定用のリンクを"
+            "お送りしました。リンクの有効期限は30分です。"
+        )
+    )
     assert main(page).inner_text() == answer_for_stranger
     shot(page, "forgot-sent")
 
     # The mail: one link, to this portal, valid 30 minutes, once.
     mail = mailbox.wait_for(account.email, RESET_SUBJECT)
     assert mail.subject == RESET_SUBJECT
-    assert "このリンクは30分間、1回だけ使えます。" in mail.body
+    assert RESET_LINK_ONCE in mail.body
     link = mail.link()
     assert re.fullmatch(rf"{re.escape(base_url)}/password/reset/[\w-]{{20,}}", link), link
 
     # The link: 新しいパスワード twice; a mismatch is refused beside the confirmation.
     page.goto(link)
-    expect(heading(page, "新しいパスワードの設定")).to_be_visible()
+    expect(heading(page, t("新しいパスワードの設定"))).to_be_visible()
     shot(page, "reset-form")
-    field(page, "新しいパスワード").fill(new_password)
-    field(page, "新しいパスワード (確認)").fill(new_password + "x")
+    field(page, t("新しいパスワード")).fill(new_password)
+    field(page, t("新しいパスワード (確認)")).fill(new_password + "x")
     page.get_by_role("button", name=SET_PASSWORD, exact=True).click()
-    expect_field_error(page, "新しいパスワード (確認)", MISMATCH)
-    expect_field_fine(page, "新しいパスワード")
-    expect(heading(page, "新しいパスワードの設定")).to_be_visible()
+    expect_field_error(page, t("新しいパスワード (確認)"), MISMATCH)
+    expect_field_fine(page, t("新しいパスワード"))
+    expect(heading(page, t("新しいパスワードの設定"))).to_be_visible()
     shot(page, "reset-mismatch")
 
-    field(page, "新しいパスワード").fill(new_password)
-    field(page, "新しいパスワード (確認)").fill(new_password)
+    field(page, t("新しいパスワード")).fill(new_password)
+    field(page, t("新しいパスワード (確認)")).fill(new_password)
     page.get_by_role("button", name=SET_PASSWORD, exact=True).click()
-    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()
+    expect(heading(page, t("ユーザーポータルログイン"))).to_be_visible()
     expect(page).to_have_url(f"{base_url}/login")
     expect(messages(page)).to_contain_text(RESET_DONE)
     shot(page, "reset-done")
 
     # The other PC's login has ended with the old password.
     second_page.reload()
-    expect(heading(second_page, "ユーザーポータルログイン")).to_be_visible()
+    expect(heading(second_page, t("ユーザーポータルログイン"))).to_be_visible()
     expect(menu_bar(second_page)).to_have_count(0)
 
     # The same link a second time.
@@ -147,7 +174,7 @@ def test_password_reset_through_the_mailed_link(
     assert response is not None
     assert response.status == 410
     expect(heading(page, LINK_UNUSABLE)).to_be_visible()
-    expect(field(page, "新しいパスワード")).to_have_count(0)
+    expect(field(page, t("新しいパスワード"))).to_have_count(0)
     shot(page, "link-used-again")
 
     # The old password no longer works; the new one does.
@@ -157,8 +184,8 @@ def test_password_reset_through_the_mailed_link(
     shot(page, "old-password-refused")
     login(page, account.email, new_password)
     expect(page).to_have_url(f"{base_url}/")
-    expect(heading(page, "ポータル")).to_be_visible()
-    expect(menu_bar(page).get_by_role("link", name="設定", exact=True)).to_be_visible()
+    expect(heading(page, t("ポータル"))).to_be_visible()
+    expect(menu_bar(page).get_by_role("link", name=t("設定"), exact=True)).to_be_visible()
     shot(page, "portal-with-new-password")
 
 
@@ -175,58 +202,58 @@ def test_contractor_details_are_checked_and_normalised(
     account = demo_contract(devices=1)
     login(page, account.email, account.password)
     open_account(page)
-    company_before = detail_value(page, "法人名・屋号").inner_text()
+    company_before = detail_value(page, t("法人名・屋号")).inner_text()
     shot(page, "account")
 
     open_account_edit(page)
     expect(page).to_have_url(f"{base_url}/account/edit")
-    expect(field(page, "Eメールアドレス")).to_have_value(account.email)
-    expect(field(page, "現在のパスワード")).to_have_value("")
+    expect(field(page, t("Eメールアドレス"))).to_have_value(account.email)
+    expect(field(page, t("現在のパスワード"))).to_have_value("")
     shot(page, "edit-form")
 
     # Refused: フリガナ in kanji, and no phone number at all. Each message beside its field.
-    field(page, "お名前").fill("山田 花子")
-    field(page, "フリガナ").fill("山田 花子")
-    field(page, "郵便番号").fill("150-0002")
-    field(page, "勤務先").fill("")
-    field(page, "携帯電話").fill("")
-    field(page, "自宅").fill("")
+    field(page, t("お名前")).fill("山田 花子")
+    field(page, t("フリガナ")).fill("山田 花子")
+    field(page, t("郵便番号")).fill("150-0002")
+    field(page, t("勤務先")).fill("")
+    field(page, t("携帯電話")).fill("")
+    field(page, t("自宅")).fill("")
     submit_change(page)
-    expect_field_error(page, "フリガナ", FURIGANA_REFUSED)
-    expect_field_error(page, "勤務先", NO_PHONE)
-    expect_field_fine(page, "郵便番号")
-    expect_field_fine(page, "お名前")
+    expect_field_error(page, t("フリガナ"), FURIGANA_REFUSED)
+    expect_field_error(page, t("勤務先"), NO_PHONE)
+    expect_field_fine(page, t("郵便番号"))
+    expect_field_fine(page, t("お名前"))
     expect(page.get_by_role("alert")).to_have_text(FORM_REFUSED)
-    expect(heading(page, "契約者情報の変更")).to_be_visible()
-    expect(field(page, "フリガナ")).to_have_value("山田 花子")
+    expect(heading(page, t("契約者情報の変更"))).to_be_visible()
+    expect(field(page, t("フリガナ"))).to_have_value("山田 花子")
     # The postal code passed its check: it comes back as it is stored, seven digits.
-    expect(field(page, "郵便番号")).to_have_value(re.compile(r"^150-?0002$"))
+    expect(field(page, t("郵便番号"))).to_have_value(re.compile(r"^150-?0002$"))
     shot(page, "edit-refused")
 
     # Corrected: フリガナ typed in hiragana, a mobile phone.
-    field(page, "フリガナ").fill("やまだ はなこ")
-    field(page, "携帯電話").fill("080-1234-5678")
+    field(page, t("フリガナ")).fill("やまだ はなこ")
+    field(page, t("携帯電話")).fill("080-1234-5678")
     shot(page, "edit-corrected")
     submit_change(page)
 
-    expect(heading(page, "契約者情報確認")).to_be_visible()
+    expect(heading(page, t("契約者情報確認"))).to_be_visible()
     expect(page).to_have_url(f"{base_url}/account")
-    expect(messages(page)).to_contain_text("契約者情報を変更しました。")
-    expect(detail_value(page, "フリガナ")).to_have_text("ヤマダ ハナコ")
-    expect(detail_value(page, "郵便番号")).to_have_text("〒150-0002")
-    expect(detail_value(page, "お名前")).to_have_text("山田 花子")
-    expect(detail_value(page, "法人名・屋号")).to_have_text(company_before)
-    expect(sub_value(page, "勤務先")).to_have_text(re.compile(r"勤務先\s+-$"))
-    expect(sub_value(page, "携帯電話")).to_have_text(re.compile(r"携帯電話\s+080-1234-5678$"))
-    expect(sub_value(page, "自宅")).to_have_text(re.compile(r"自宅\s+-$"))
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(account.email)
+    expect(messages(page)).to_contain_text(ACCOUNT_CHANGED)
+    expect(detail_value(page, t("フリガナ"))).to_have_text("ヤマダ ハナコ")
+    expect(detail_value(page, t("郵便番号"))).to_have_text("〒150-0002")
+    expect(detail_value(page, t("お名前"))).to_have_text("山田 花子")
+    expect(detail_value(page, t("法人名・屋号"))).to_have_text(company_before)
+    expect(sub_value(page, t("勤務先"))).to_have_text(phone_line("勤務先", "-"))
+    expect(sub_value(page, t("携帯電話"))).to_have_text(phone_line("携帯電話", "080-1234-5678"))
+    expect(sub_value(page, t("自宅"))).to_have_text(phone_line("自宅", "-"))
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(account.email)
     shot(page, "account-changed")
 
     # The edit screen shows what was saved.
     open_account_edit(page)
-    expect(field(page, "フリガナ")).to_have_value("ヤマダ ハナコ")
-    expect(field(page, "郵便番号")).to_have_value("150-0002")
-    expect(field(page, "携帯電話")).to_have_value("080-1234-5678")
+    expect(field(page, t("フリガナ"))).to_have_value("ヤマダ ハナコ")
+    expect(field(page, t("郵便番号"))).to_have_value("150-0002")
+    expect(field(page, t("携帯電話"))).to_have_value("080-1234-5678")
     shot(page, "edit-form-after-change")
 
 
@@ -240,19 +267,20 @@ def test_history_lists_the_change_of_contractor_details(
     login(page, account.email, account.password)
     open_account(page)
     open_account_edit(page)
-    field(page, "フリガナ").fill("やまだ はなこ")
+    field(page, t("フリガナ")).fill("やまだ はなこ")
     submit_change(page)
-    expect(messages(page)).to_contain_text("契約者情報を変更しました。")
+    expect(messages(page)).to_contain_text(ACCOUNT_CHANGED)
 
-    manage_menu(page).get_by_role("link", name="操作履歴", exact=True).click()
-    expect(heading(page, "操作履歴")).to_be_visible()
+    manage_menu(page).get_by_role("link", name=t("操作履歴"), exact=True).click()
+    expect(heading(page, t("操作履歴"))).to_be_visible()
     change = (
-        region(page, "操作の一覧")
+        region(page, t("操作の一覧"))
         .get_by_role("row")
-        .filter(has=page.get_by_role("cell", name="契約者情報の変更", exact=True))
+        .filter(has=page.get_by_role("cell", name=t("契約者情報の変更"), exact=True))
     )
     expect(change).to_have_count(1)
-    expect(change).to_contain_text("変更: フリガナ")
+    # 「変更: 」 and the labels of the fields that changed (「、」 between several).
+    expect(change).to_contain_text(t("変更: ") + t("フリガナ"))
     shot(page, "history")
 
 
@@ -270,20 +298,26 @@ def test_contractor_changes_the_login_email_by_mail(
     login(page, account.email, account.password)
     open_account(page)
     open_account_edit(page)
-    field(page, "Eメールアドレス").fill(new_email)
+    field(page, t("Eメールアドレス")).fill(new_email)
     shot(page, "edit-email")
     submit_change(page)
 
     # Nothing changes until the link is opened.
-    expect(heading(page, "契約者情報確認")).to_be_visible()
-    expect(messages(page)).to_contain_text(f"{new_email} に確認メールを送信しました。")
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(account.email)
+    expect(heading(page, t("契約者情報確認"))).to_be_visible()
+    expect(messages(page)).to_contain_text(
+        t(
+            "%(email)s に確認メールを送信しました。"
+            "メールのリンクを開くと、Eメールアドレスの変更が完了します。",
+            email=new_email,
+        )
+    )
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(account.email)
     shot(page, "account-email-pending")
 
     confirm = mailbox.wait_for(new_email, CHANGE_CONFIRM_SUBJECT)
     assert account.email in confirm.body  # "log in with the old address until then"
     notice = mailbox.wait_for(account.email, CHANGE_NOTICE_SUBJECT)
-    assert f"新しいアドレス: {new_email}" in notice.body
+    assert NEW_ADDRESS_LINE % {"email": new_email} in notice.body
     assert re.search(r"https?://", notice.body) is None, "the notice to the old address has no link"
     link = confirm.link()
     assert link.startswith(f"{base_url}/account/email/"), link
@@ -294,15 +328,21 @@ def test_contractor_changes_the_login_email_by_mail(
 
     # The link: a confirmation page; opening it changes nothing by itself.
     page.goto(link)
-    expect(heading(page, "Eメールアドレスの変更")).to_be_visible()
-    expect(main(page)).to_contain_text(new_email)
-    confirm_button = page.get_by_role("button", name="変更を確定する", exact=True)
+    expect(heading(page, t("Eメールアドレスの変更"))).to_be_visible()
+    # 「ログイン用のEメールアドレスを <new address> に変更します。」, built from three pieces.
+    expect(main(page)).to_contain_text(
+        re.compile(
+            rf"{re.escape(t('ログイン用のEメールアドレスを'))}\s*{re.escape(new_email)}"
+            rf"\s*{re.escape(t('に変更します。'))}"
+        )
+    )
+    confirm_button = page.get_by_role("button", name=t("変更を確定する"), exact=True)
     expect(confirm_button).to_be_visible()
     shot(page, "email-confirm")
     confirm_button.click()
     expect(messages(page)).to_contain_text(EMAIL_CHANGED)
     # Still logged in in this browser: the login site sends the contractor on to the portal.
-    expect(heading(page, "ポータル")).to_be_visible()
+    expect(heading(page, t("ポータル"))).to_be_visible()
     shot(page, "email-confirmed")
 
     # The link is used up.
@@ -310,7 +350,7 @@ def test_contractor_changes_the_login_email_by_mail(
     assert response is not None
     assert response.status == 410
     expect(heading(page, LINK_UNUSABLE)).to_be_visible()
-    expect(page.get_by_role("button", name="変更を確定する", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name=t("変更を確定する"), exact=True)).to_have_count(0)
     shot(page, "email-link-used-again")
 
     # Log out, then: the old address is refused, the new one logs in.
@@ -321,7 +361,7 @@ def test_contractor_changes_the_login_email_by_mail(
     shot(page, "old-email-refused")
     login(page, new_email, account.password)
     expect(page).to_have_url(f"{base_url}/")
-    expect(heading(page, "ポータル")).to_be_visible()
+    expect(heading(page, t("ポータル"))).to_be_visible()
     open_account(page)
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(new_email)
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(new_email)
     shot(page, "account-new-email")

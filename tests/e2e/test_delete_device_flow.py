@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t, tn
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_LICENCE,
+    DATE,
     Shot,
     count,
+    count_text,
     detail_value,
     device_row,
     device_rows,
@@ -22,25 +24,27 @@ from tests.e2e.pages import (
     messages,
     open_detail,
     open_device_list,
+    page_position,
     query_of,
     tab,
 )
 
-REFUSED = "確認事項のすべてにチェックしてください。機器は削除されていません。"
+REFUSED = t("確認事項のすべてにチェックしてください。機器は削除されていません。")
 INFO_FIELDS = (
-    "機器名",
-    "品番",
-    "MACアドレス",
-    "ドメイン名",
-    "グローバルIPアドレス",
-    "サービス開始日",
-    "通信状態",
-    "録画状態",
-    "サービス稼働状態",
-    "みえますねっとサービス",
-    "機器設定",
+    t("機器名"),
+    t("品番"),
+    t("MACアドレス"),
+    t("ドメイン名"),
+    t("グローバルIPアドレス"),
+    t("サービス開始日"),
+    t("通信状態"),
+    t("録画状態"),
+    t("サービス稼働状態"),
+    t("%(service)sサービス", service=SERVICE_NAME),
+    t("機器設定"),
 )
-MAC_FORMAT_ERROR = "MACアドレスは英数字 (0-9, A-F) と「:」「-」で入力してください。"
+MAC_FORMAT_ERROR = t("MACアドレスは英数字 (0-9, A-F) と「:」「-」で入力してください。")
+DELETE_LINK = t("機器削除 (機器の解約)")  # on 機器情報
 MAC_PATTERN = re.compile(r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
 
 
@@ -59,8 +63,8 @@ def test_delete_device_following_the_manual(
     # STEP1-2: the login site; e-mail and password; 「ログイン」 lands on the portal's tiles.
     login(page, account.email, account.password, shot)
     expect(page).to_have_url(f"{base_url}/")
-    expect(heading(page, "ポータル")).to_be_visible()
-    expect(page.get_by_text("登録機器: 3台")).to_be_visible()
+    expect(heading(page, t("ポータル"))).to_be_visible()
+    expect(page.get_by_text(t("登録機器: %(count)s台", count=3))).to_be_visible()
     for device in account.devices:
         expect(page.get_by_role("heading", level=2, name=device.name, exact=True)).to_be_visible()
     shot(page, "portal")
@@ -68,7 +72,7 @@ def test_delete_device_following_the_manual(
     # STEP3: 「設定」 in the menu bar opens 機器一覧.
     open_device_list(page)
     expect(page).to_have_url(f"{base_url}/devices")
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     expect(device_rows(page)).to_have_count(3)
     expect(device_row(page, target.name)).to_contain_text(target.mac)
     shot(page, "device-list")
@@ -78,54 +82,65 @@ def test_delete_device_following_the_manual(
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}(\?|$)"))
     for label in INFO_FIELDS:
         expect(page.get_by_role("rowheader", name=label, exact=True)).to_be_visible()
-    expect(detail_value(page, "機器名")).to_have_text(target.name)
-    expect(detail_value(page, "品番")).to_have_text(target.model)
-    expect(detail_value(page, "MACアドレス")).to_have_text(target.mac)
+    expect(detail_value(page, t("機器名"))).to_have_text(target.name)
+    expect(detail_value(page, t("品番"))).to_have_text(target.model)
+    expect(detail_value(page, t("MACアドレス"))).to_have_text(target.mac)
     assert MAC_PATTERN.match(target.mac)
-    expect(detail_value(page, "ドメイン名")).to_have_text(target.domain)
+    expect(detail_value(page, t("ドメイン名"))).to_have_text(target.domain)
     if target.is_camera:
-        expect(page.get_by_role("rowheader", name="カメラの管理", exact=True)).to_be_visible()
-        expect(page.get_by_role("rowheader", name="カメラの一覧", exact=True)).to_be_visible()
+        expect(page.get_by_role("rowheader", name=t("カメラの管理"), exact=True)).to_be_visible()
+        expect(page.get_by_role("rowheader", name=t("カメラの一覧"), exact=True)).to_be_visible()
         expect(main(page)).to_contain_text("********")
         assert target.camera_admin_password
         expect(main(page)).not_to_contain_text(target.camera_admin_password)
-    expect(tab(page, "機器情報")).to_have_attribute("aria-current", "page")
+    expect(tab(page, t("機器情報"))).to_have_attribute("aria-current", "page")
     shot(page, "device-detail")
 
     # The 「ライセンス情報」 and 「サービス設定」 tabs, and back to 「機器情報」.
-    tab(page, "ライセンス情報").click()
+    tab(page, t("ライセンス情報")).click()
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}/licence(\?|$)"))
-    expect(tab(page, "ライセンス情報")).to_have_attribute("aria-current", "page")
+    expect(tab(page, t("ライセンス情報"))).to_have_attribute("aria-current", "page")
     for label in ("ライセンスキー", "加入サービス", "有効期間", "ライセンス状態", "残り日数"):
-        expect(page.get_by_role("rowheader", name=label, exact=True)).to_be_visible()
+        expect(page.get_by_role("rowheader", name=t(label), exact=True)).to_be_visible()
+    # Dates and days as the language writes them: 「2019年7月5日 ～ …」「42日」,
+    # 「2019-07-05 – …」「42 days」.
+    expect(detail_value(page, t("有効期間"))).to_have_text(
+        re.compile(rf"^{DATE} {re.escape(t('～'))} {DATE}$")
+    )
+    days_left = live_portal.licence_days_left(target.id)
+    expect(detail_value(page, t("残り日数"))).to_have_text(
+        "-" if days_left is None else tn("%(num)s日", "%(num)s日", days_left)
+    )
     shot(page, "tab-licence")
 
-    tab(page, "サービス設定").click()
+    tab(page, t("サービス設定")).click()
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}/service(\?|$)"))
-    expect(tab(page, "サービス設定")).to_have_attribute("aria-current", "page")
-    expect(page.get_by_role("rowheader", name="通知メール", exact=True)).to_be_visible()
-    expect(page.locator("#device-panel")).to_contain_text("通信状態の変化")
+    expect(tab(page, t("サービス設定"))).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("rowheader", name=t("通知メール"), exact=True)).to_be_visible()
+    expect(page.locator("#device-panel")).to_contain_text(t("通信状態の変化"))
     shot(page, "tab-service")
 
-    tab(page, "機器情報").click()
+    tab(page, t("機器情報")).click()
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}(\?|$)"))
-    expect(detail_value(page, "機器名")).to_have_text(target.name)
+    expect(detail_value(page, t("機器名"))).to_have_text(target.name)
 
     # STEP5: 「機器削除 (機器の解約)」 shows 機器名, ドメイン名 and both acknowledgements.
-    main(page).get_by_role("link", name="機器削除 (機器の解約)", exact=True).click()
-    expect(heading(page, "機器の削除 (解約)")).to_be_visible()
+    main(page).get_by_role("link", name=DELETE_LINK, exact=True).click()
+    expect(heading(page, t("機器の削除 (解約)"))).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}/delete(\?|$)"))
-    expect(detail_value(page, "機器名")).to_have_text(target.name)
-    expect(detail_value(page, "ドメイン名")).to_have_text(target.domain)
+    expect(detail_value(page, t("機器名"))).to_have_text(target.name)
+    expect(detail_value(page, t("ドメイン名"))).to_have_text(target.domain)
     expect(page.get_by_label(ACK_LICENCE, exact=True)).not_to_be_checked()
     expect(page.get_by_label(ACK_DATA, exact=True)).not_to_be_checked()
-    expect(main(page)).to_contain_text("払い戻しは行いません")
+    expect(main(page)).to_contain_text(
+        t("ライセンスの有効期間中に解約 (機器を削除) した場合の払い戻しは行いません。")
+    )
     shot(page, "delete-confirm")
 
     # STEP6, first without the acknowledgements: refused, nothing deleted.
-    page.get_by_role("button", name="削除", exact=True).click()
+    page.get_by_role("button", name=t("削除"), exact=True).click()
     expect(page.get_by_role("alert").filter(has_text=REFUSED)).to_be_visible()
-    expect(detail_value(page, "機器名")).to_have_text(target.name)
+    expect(detail_value(page, t("機器名"))).to_have_text(target.name)
     assert live_portal.device_exists(target.id)
     shot(page, "delete-refused")
 
@@ -133,13 +148,13 @@ def test_delete_device_following_the_manual(
     page.get_by_label(ACK_LICENCE, exact=True).check()
     page.get_by_label(ACK_DATA, exact=True).check()
     shot(page, "delete-ticked")
-    page.get_by_role("button", name="削除", exact=True).click()
+    page.get_by_role("button", name=t("削除"), exact=True).click()
 
     # STEP7: 機器一覧 without the device, and a message that it was deleted.
     expect(page).to_have_url(f"{base_url}/devices")
-    expect(heading(page, "機器一覧")).to_be_visible()
-    expect(messages(page)).to_contain_text(f"機器「{target.name}」を削除しました。")
-    expect(count(page)).to_have_text("表示件数: 2 / 2")
+    expect(heading(page, t("機器一覧"))).to_be_visible()
+    expect(messages(page)).to_contain_text(t("機器「%(name)s」を削除しました。", name=target.name))
+    expect(count(page)).to_have_text(count_text(2, 2))
     expect(device_row(page, target.name)).to_have_count(0)
     for device in kept:
         expect(device_row(page, device.name)).to_be_visible()
@@ -160,23 +175,25 @@ def test_cancel_deletes_nothing(
     login(page, account.email, account.password)
     open_device_list(page)
     open_detail(page, target.name)
-    main(page).get_by_role("link", name="機器削除 (機器の解約)", exact=True).click()
-    expect(heading(page, "機器の削除 (解約)")).to_be_visible()
+    main(page).get_by_role("link", name=DELETE_LINK, exact=True).click()
+    expect(heading(page, t("機器の削除 (解約)"))).to_be_visible()
     page.get_by_label(ACK_LICENCE, exact=True).check()
     page.get_by_label(ACK_DATA, exact=True).check()
     shot(page, "delete-confirm-ticked")
 
-    main(page).get_by_role("link", name="キャンセル", exact=True).click()
-    expect(heading(page, "機器情報")).to_be_visible()
+    main(page).get_by_role("link", name=t("キャンセル"), exact=True).click()
+    expect(heading(page, t("機器情報"))).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/devices/{target.id}(\?|$)"))
-    expect(detail_value(page, "機器名")).to_have_text(target.name)
+    expect(detail_value(page, t("機器名"))).to_have_text(target.name)
     shot(page, "after-cancel")
 
-    main(page).get_by_role("link", name="戻る", exact=True).click()
+    main(page).get_by_role("link", name=t("戻る"), exact=True).click()
     expect(page).to_have_url(f"{base_url}/devices")
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     expect(device_row(page, target.name)).to_be_visible()
-    expect(messages(page)).not_to_contain_text("削除しました")
+    expect(messages(page)).not_to_contain_text(
+        t("機器「%(name)s」を削除しました。", name=target.name)
+    )
     assert live_portal.device_exists(target.id)
     shot(page, "device-list-unchanged")
 
@@ -193,29 +210,29 @@ def test_search_and_column_switch_survive_detail_and_back(
     fragment = target.name.split()[-1]  # the number part, e.g. "0002": unique in the contract
     login(page, account.email, account.password)
     open_device_list(page)
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     if js:
         page.evaluate("document.body.dataset.e2eMarker = 'kept'")
         history_before = page.evaluate("history.length")
 
-    page.get_by_role("link", name="通信状態", exact=True).click()
+    page.get_by_role("link", name=t("通信状態"), exact=True).click()
     expect(page).to_have_url(re.compile(r"[?&]view=comm(&|$)"))
-    expect(page.get_by_role("columnheader", name="通信状態", exact=True)).to_be_visible()
-    expect(page.get_by_role("columnheader", name="録画状態", exact=True)).to_be_visible()
-    expect(page.get_by_role("link", name="通信状態", exact=True)).to_have_attribute(
+    expect(page.get_by_role("columnheader", name=t("通信状態"), exact=True)).to_be_visible()
+    expect(page.get_by_role("columnheader", name=t("録画状態"), exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=t("通信状態"), exact=True)).to_have_attribute(
         "aria-current", "true"
     )
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     shot(page, "comm-view")
 
     # The search keeps the column set.
-    page.get_by_label("機器名", exact=True).fill(fragment)
-    page.get_by_role("button", name="検索", exact=True).click()
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    page.get_by_label(t("機器名"), exact=True).fill(fragment)
+    page.get_by_role("button", name=t("検索"), exact=True).click()
+    expect(count(page)).to_have_text(count_text(1, 3))
     expect(page).to_have_url(re.compile(rf"[?&]name={fragment}(&|$)"))
     expect(device_rows(page)).to_have_count(1)
     expect(device_row(page, target.name)).to_be_visible()
-    expect(page.get_by_role("columnheader", name="通信状態", exact=True)).to_be_visible()
+    expect(page.get_by_role("columnheader", name=t("通信状態"), exact=True)).to_be_visible()
     list_query = query_of(page.url)
     assert list_query["name"] == [fragment]
     assert list_query["view"] == ["comm"]
@@ -227,16 +244,16 @@ def test_search_and_column_switch_survive_detail_and_back(
 
     open_detail(page, target.name)
     shot(page, "detail")
-    main(page).get_by_role("link", name="戻る", exact=True).click()
+    main(page).get_by_role("link", name=t("戻る"), exact=True).click()
 
-    expect(heading(page, "機器一覧")).to_be_visible()
+    expect(heading(page, t("機器一覧"))).to_be_visible()
     expect(page).to_have_url(re.compile(r"/devices\?"))
     assert query_of(page.url) == {"name": [fragment], "view": ["comm"]}
-    expect(page.get_by_label("機器名", exact=True)).to_have_value(fragment)
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    expect(page.get_by_label(t("機器名"), exact=True)).to_have_value(fragment)
+    expect(count(page)).to_have_text(count_text(1, 3))
     expect(device_rows(page)).to_have_count(1)
-    expect(page.get_by_role("columnheader", name="通信状態", exact=True)).to_be_visible()
-    expect(page.get_by_role("link", name="通信状態", exact=True)).to_have_attribute(
+    expect(page.get_by_role("columnheader", name=t("通信状態"), exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=t("通信状態"), exact=True)).to_have_attribute(
         "aria-current", "true"
     )
     shot(page, "back-to-same-list")
@@ -253,19 +270,19 @@ def test_browser_back_after_a_search_shows_the_whole_list(
     fragment = account.devices[0].name.split()[-1]
     login(page, account.email, account.password)
     open_device_list(page)
-    page.get_by_label("機器名", exact=True).fill(fragment)
-    page.get_by_role("button", name="検索", exact=True).click()
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    page.get_by_label(t("機器名"), exact=True).fill(fragment)
+    page.get_by_role("button", name=t("検索"), exact=True).click()
+    expect(count(page)).to_have_text(count_text(1, 3))
 
     page.go_back()
     expect(page).to_have_url(f"{base_url}/devices")
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     expect(device_rows(page)).to_have_count(3)
     shot(page, "back")
 
     page.go_forward()
     expect(page).to_have_url(re.compile(rf"[?&]name={fragment}(&|$)"))
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    expect(count(page)).to_have_text(count_text(1, 3))
     expect(device_rows(page)).to_have_count(1)
     shot(page, "forward")
 
@@ -280,19 +297,19 @@ def test_search_field_agrees_with_the_list_after_back_and_forward(
     fragment = account.devices[0].name.split()[-1]
     login(page, account.email, account.password)
     open_device_list(page)
-    page.get_by_label("機器名", exact=True).fill(fragment)
-    page.get_by_role("button", name="検索", exact=True).click()
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    page.get_by_label(t("機器名"), exact=True).fill(fragment)
+    page.get_by_role("button", name=t("検索"), exact=True).click()
+    expect(count(page)).to_have_text(count_text(1, 3))
 
     page.go_back()
-    expect(count(page)).to_have_text("表示件数: 3 / 3")
+    expect(count(page)).to_have_text(count_text(3, 3))
     shot(page, "back")
-    expect(page.get_by_label("機器名", exact=True)).to_have_value("", timeout=2000)
+    expect(page.get_by_label(t("機器名"), exact=True)).to_have_value("", timeout=2000)
 
     page.go_forward()
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    expect(count(page)).to_have_text(count_text(1, 3))
     shot(page, "forward")
-    expect(page.get_by_label("機器名", exact=True)).to_have_value(fragment, timeout=2000)
+    expect(page.get_by_label(t("機器名"), exact=True)).to_have_value(fragment, timeout=2000)
 
 
 def test_invalid_search_is_explained(
@@ -304,22 +321,26 @@ def test_invalid_search_is_explained(
     account = demo_contract(devices=3)
     login(page, account.email, account.password)
     open_device_list(page)
-    page.get_by_label("MACアドレス", exact=True).fill("zz:zz")
-    page.get_by_role("button", name="検索", exact=True).click()
+    page.get_by_label(t("MACアドレス"), exact=True).fill("zz:zz")
+    page.get_by_role("button", name=t("検索"), exact=True).click()
 
-    expect(page.get_by_role("alert").filter(has_text="検索条件に誤りがあります。")).to_be_visible()
+    expect(
+        page.get_by_role("alert").filter(
+            has_text=t("検索条件に誤りがあります。入力内容を確認してください。")
+        )
+    ).to_be_visible()
     expect(page.get_by_text(MAC_FORMAT_ERROR)).to_be_visible()
-    expect(page.get_by_label("MACアドレス", exact=True)).to_have_value("zz:zz")
+    expect(page.get_by_label(t("MACアドレス"), exact=True)).to_have_value("zz:zz")
     # One search form, not a second one swapped in beside it.
-    expect(page.get_by_role("button", name="検索", exact=True)).to_have_count(1)
-    expect(page.get_by_label("MACアドレス", exact=True)).to_have_count(1)
-    expect(count(page)).to_have_text("表示件数: 0 / 3")
+    expect(page.get_by_role("button", name=t("検索"), exact=True)).to_have_count(1)
+    expect(page.get_by_label(t("MACアドレス"), exact=True)).to_have_count(1)
+    expect(count(page)).to_have_text(count_text(0, 3))
     shot(page, "invalid-search")
 
     # Corrected, the search works again.
-    page.get_by_label("MACアドレス", exact=True).fill(account.devices[2].mac.lower())
-    page.get_by_role("button", name="検索", exact=True).click()
-    expect(count(page)).to_have_text("表示件数: 1 / 3")
+    page.get_by_label(t("MACアドレス"), exact=True).fill(account.devices[2].mac.lower())
+    page.get_by_role("button", name=t("検索"), exact=True).click()
+    expect(count(page)).to_have_text(count_text(1, 3))
     expect(device_row(page, account.devices[2].name)).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)
     shot(page, "corrected-search")
@@ -336,14 +357,14 @@ def test_page_survives_detail_and_back(
     second_page = account.devices[50:]
     login(page, account.email, account.password)
     open_device_list(page)
-    expect(count(page)).to_have_text("表示件数: 55 / 55")
+    expect(count(page)).to_have_text(count_text(55, 55))
     expect(device_rows(page)).to_have_count(50)
-    expect(page.get_by_text("1 / 2 ページ")).to_be_visible()
+    expect(page.get_by_text(page_position(1, 2))).to_be_visible()
     if js:
         page.evaluate("document.body.dataset.e2eMarker = 'kept'")
 
-    page.get_by_role("link", name="次へ", exact=True).click()
-    expect(page.get_by_text("2 / 2 ページ")).to_be_visible()
+    page.get_by_role("link", name=t("次へ"), exact=True).click()
+    expect(page.get_by_text(page_position(2, 2))).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]page=2(&|$)"))
     expect(device_rows(page)).to_have_count(len(second_page))
     expect(device_rows(page).first).to_contain_text(second_page[0].name)
@@ -352,11 +373,11 @@ def test_page_survives_detail_and_back(
     shot(page, "page-2")
 
     open_detail(page, second_page[0].name)
-    main(page).get_by_role("link", name="戻る", exact=True).click()
+    main(page).get_by_role("link", name=t("戻る"), exact=True).click()
 
-    expect(heading(page, "機器一覧")).to_be_visible()
+    expect(heading(page, t("機器一覧"))).to_be_visible()
     assert query_of(page.url) == {"page": ["2"]}
-    expect(page.get_by_text("2 / 2 ページ")).to_be_visible()
+    expect(page.get_by_text(page_position(2, 2))).to_be_visible()
     expect(device_rows(page)).to_have_count(len(second_page))
     for device in second_page:
         expect(device_row(page, device.name)).to_be_visible()
@@ -379,28 +400,32 @@ def test_second_tab_is_told_the_device_is_already_deleted(
     login(page, account.email, account.password)
     open_device_list(page)
     open_detail(page, target.name)
-    main(page).get_by_role("link", name="機器削除 (機器の解約)", exact=True).click()
-    expect(heading(page, "機器の削除 (解約)")).to_be_visible()
+    main(page).get_by_role("link", name=DELETE_LINK, exact=True).click()
+    expect(heading(page, t("機器の削除 (解約)"))).to_be_visible()
     other_tab = page.context.new_page()
     other_tab.goto(page.url)
-    expect(heading(other_tab, "機器の削除 (解約)")).to_be_visible()
+    expect(heading(other_tab, t("機器の削除 (解約)"))).to_be_visible()
 
     for tab_page in (page, other_tab):
         tab_page.get_by_label(ACK_LICENCE, exact=True).check()
         tab_page.get_by_label(ACK_DATA, exact=True).check()
-    page.get_by_role("button", name="削除", exact=True).click()
-    expect(messages(page)).to_contain_text(f"機器「{target.name}」を削除しました。")
+    page.get_by_role("button", name=t("削除"), exact=True).click()
+    expect(messages(page)).to_contain_text(t("機器「%(name)s」を削除しました。", name=target.name))
 
-    other_tab.get_by_role("button", name="削除", exact=True).click()
+    other_tab.get_by_role("button", name=t("削除"), exact=True).click()
     if js:
         expect(messages(other_tab)).to_contain_text(
-            f"機器「{target.name}」は既に削除されています。"
+            t("機器「%(name)s」は既に削除されています。", name=target.name)
         )
         shot(other_tab, "already-deleted")
     else:
-        expect(other_tab.get_by_text("この機器は既に削除されています。")).to_be_visible()
-        expect(other_tab.get_by_text(f"機器「{target.name}」は削除済みです。")).to_be_visible()
+        expect(other_tab.get_by_text(t("この機器は既に削除されています。"))).to_be_visible()
+        expect(
+            other_tab.get_by_text(
+                t("機器「%(name)s」は削除済みです。機器一覧でご確認ください。", name=target.name)
+            )
+        ).to_be_visible()
         shot(other_tab, "already-deleted")
-        other_tab.get_by_role("link", name="機器一覧へ", exact=True).click()
-    expect(heading(other_tab, "機器一覧")).to_be_visible()
-    expect(count(other_tab)).to_have_text("表示件数: 1 / 1")
+        other_tab.get_by_role("link", name=t("機器一覧へ"), exact=True).click()
+    expect(heading(other_tab, t("機器一覧"))).to_be_visible()
+    expect(count(other_tab)).to_have_text(count_text(1, 1))

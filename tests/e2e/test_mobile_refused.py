@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.conftest import BROWSER_LOCALE, t
 from tests.e2e.pages import Shot, heading
 
 IPHONE = (
@@ -32,17 +33,17 @@ def test_login_from_a_smartphone_or_tablet_is_refused(
         viewport=viewport,
         is_mobile=True,
         has_touch=True,
-        locale="ja-JP",
+        locale=BROWSER_LOCALE,
     )
     try:
         page = context.new_page()
         response = page.goto("/login")
         assert response is not None
         assert response.status == 403
-        expect(heading(page, "ログインはパソコンから行ってください")).to_be_visible()
-        expect(page.get_by_label("パスワード", exact=True)).to_have_count(0)
+        expect(heading(page, t("ログインはパソコンから行ってください"))).to_be_visible()
+        expect(page.get_by_label(t("パスワード"), exact=True)).to_have_count(0)
         expect(page.locator("input[type=password]")).to_have_count(0)
-        expect(page.get_by_role("button", name="ログイン", exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name=t("ログイン"), exact=True)).to_have_count(0)
         shot(page, "refused")
     finally:
         context.close()
@@ -56,12 +57,12 @@ def test_the_refusal_fits_a_phone_screen(browser: Browser, base_url: str) -> Non
         viewport={"width": 390, "height": 844},
         is_mobile=True,
         has_touch=True,
-        locale="ja-JP",
+        locale=BROWSER_LOCALE,
     )
     try:
         page = context.new_page()
         page.goto("/login")
-        expect(heading(page, "ログインはパソコンから行ってください")).to_be_visible()
+        expect(heading(page, t("ログインはパソコンから行ってください"))).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()

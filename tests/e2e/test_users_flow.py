@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, Mailbox
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, Mailbox, in_language, t
 from tests.e2e.pages import (
     LOGIN_FAILED,
     Shot,
@@ -27,14 +27,19 @@ from tests.e2e.pages import (
     region,
 )
 
-INVITATION_SUBJECT = f"【{SERVICE_NAME}】ユーザー登録のご案内"
+INVITATION_SUBJECT = in_language(  # templates/mail/invitation.txt, mail/en/invitation.txt
+    ja=f"【{SERVICE_NAME}】ユーザー登録のご案内",
+    en=f"[{SERVICE_NAME}] Invitation to register as a user",
+)
 USER_PASSWORD = "Keyaki-Viewer-2026"
-SET_PASSWORD = "パスワードを設定する"  # the button of the new-password form
+SET_PASSWORD = t("パスワードを設定する")  # the button of the new-password form
+# 「一般ユーザーはカメラの閲覧だけを行えます。登録数: N / 5」
+SEATS = t("一般ユーザーはカメラの閲覧だけを行えます。登録数:")
 
 
 def user_rows(page: Page) -> Locator:
     """Return the rows of ユーザー管理's table that show a user (each has a 「詳細」)."""
-    return page.get_by_role("row").filter(has=page.get_by_role("link", name="詳細", exact=True))
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=t("詳細"), exact=True))
 
 
 def user_row(page: Page, email: str) -> Locator:
@@ -47,8 +52,8 @@ def tile(page: Page, name: str) -> Locator:
 
 
 def open_users(page: Page) -> None:
-    manage_menu(page).get_by_role("link", name="ユーザー管理", exact=True).click()
-    expect(heading(page, "ユーザー管理")).to_be_visible()
+    manage_menu(page).get_by_role("link", name=t("ユーザー管理"), exact=True).click()
+    expect(heading(page, t("ユーザー管理"))).to_be_visible()
 
 
 def test_invite_limit_and_delete_a_general_user(
@@ -68,21 +73,23 @@ def test_invite_limit_and_delete_a_general_user(
 
     # The contractor: ユーザー管理 lists the demo contract's two general users.
     login(page, account.email, account.password)
-    open_manage(page, "ユーザー管理")
+    open_manage(page, t("ユーザー管理"))
     expect(user_rows(page)).to_have_count(2)
-    expect(main(page)).to_contain_text("登録数: 2 / 5")
+    expect(main(page)).to_contain_text(f"{SEATS} 2 / 5")
     shot(page, "users")
 
     # 「ユーザー登録」 with the e-mail: the invitation is sent, the user awaits their password.
-    main(page).get_by_role("link", name="ユーザー登録", exact=True).click()
-    expect(heading(page, "ユーザー登録")).to_be_visible()
-    field(page, "Eメールアドレス").fill(invitee)
+    main(page).get_by_role("link", name=t("ユーザー登録"), exact=True).click()
+    expect(heading(page, t("ユーザー登録"))).to_be_visible()
+    field(page, t("Eメールアドレス")).fill(invitee)
     shot(page, "invite-form")
-    main(page).get_by_role("button", name="登録", exact=True).click()
-    expect(heading(page, "ユーザー情報")).to_be_visible()
-    expect(messages(page)).to_contain_text(f"{invitee} に招待メールを送信しました。")
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
-    expect(detail_value(page, "状態")).to_have_text("招待中 (パスワード未設定)")
+    main(page).get_by_role("button", name=t("登録"), exact=True).click()
+    expect(heading(page, t("ユーザー情報"))).to_be_visible()
+    expect(messages(page)).to_contain_text(
+        t("%(email)s に招待メールを送信しました。", email=invitee)
+    )
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(invitee)
+    expect(detail_value(page, t("状態"))).to_have_text(t("招待中 (パスワード未設定)"))
     shot(page, "invited")
 
     # The invitation mail, opened in the user's own browser.
@@ -90,63 +97,69 @@ def test_invite_limit_and_delete_a_general_user(
     link = mail.link()
     assert link.startswith(f"{base_url}/invite/"), link
     user.goto(link)
-    expect(heading(user, "パスワードの設定")).to_be_visible()
-    expect(main(user)).to_contain_text(f"{invitee} のパスワードを設定してください。")
+    expect(heading(user, t("パスワードの設定"))).to_be_visible()
+    expect(main(user)).to_contain_text(
+        t(
+            "%(email)s のパスワードを設定してください。"
+            "10文字以上で、推測されにくいものにしてください。",
+            email=invitee,
+        )
+    )
     shot(user, "user-set-password")
-    field(user, "新しいパスワード").fill(USER_PASSWORD)
-    field(user, "新しいパスワード (確認)").fill(USER_PASSWORD)
+    field(user, t("新しいパスワード")).fill(USER_PASSWORD)
+    field(user, t("新しいパスワード (確認)")).fill(USER_PASSWORD)
     user.get_by_role("button", name=SET_PASSWORD, exact=True).click()
-    expect(heading(user, "ユーザーポータルログイン")).to_be_visible()
-    expect(messages(user)).to_contain_text("パスワードを設定しました。ログインしてください。")
+    expect(heading(user, t("ユーザーポータルログイン"))).to_be_visible()
+    expect(messages(user)).to_contain_text(t("パスワードを設定しました。ログインしてください。"))
     shot(user, "user-password-set")
 
     # The invitation link works once.
     response = user.goto(link)
     assert response is not None
     assert response.status == 410
-    expect(heading(user, "このリンクは使えません")).to_be_visible()
+    expect(heading(user, t("このリンクは使えません"))).to_be_visible()
     shot(user, "user-invitation-used-again")
 
     # The user logs in: first the terms, then the portal with every device, without 「設定」.
     login(user, invitee, USER_PASSWORD)
-    expect(heading(user, "規約への同意")).to_be_visible()
+    expect(heading(user, t("規約への同意"))).to_be_visible()
     shot(user, "user-terms")
-    user.get_by_label("規約に同意する", exact=True).check()
-    user.get_by_role("button", name="同意する", exact=True).click()
-    expect(heading(user, "ポータル")).to_be_visible()
+    user.get_by_label(t("規約に同意する"), exact=True).check()
+    user.get_by_role("button", name=t("同意する"), exact=True).click()
+    expect(heading(user, t("ポータル"))).to_be_visible()
     expect(user).to_have_url(f"{base_url}/")
-    expect(user.get_by_text("登録機器: 3台")).to_be_visible()
+    expect(user.get_by_text(t("登録機器: %(count)s台", count=3))).to_be_visible()
     for device in account.devices:
         expect(tile(user, device.name)).to_be_visible()
-    expect(menu_bar(user).get_by_role("button", name="ログアウト", exact=True)).to_be_visible()
-    expect(menu_bar(user).get_by_role("link", name="設定", exact=True)).to_have_count(0)
+    expect(menu_bar(user).get_by_role("button", name=t("ログアウト"), exact=True)).to_be_visible()
+    expect(menu_bar(user).get_by_role("link", name=t("設定"), exact=True)).to_have_count(0)
     shot(user, "user-portal")
 
     # Management does not exist for a general user.
     response = user.goto("/devices")
     assert response is not None
     assert response.status == 404
-    expect(heading(user, "ページが見つかりません。")).to_be_visible()
-    expect(user.get_by_role("navigation", name="管理メニュー")).to_have_count(0)
+    expect(heading(user, t("ページが見つかりません。"))).to_be_visible()
+    expect(manage_menu(user)).to_have_count(0)
     shot(user, "user-devices-404")
 
     # The contractor: the user is 有効 now; 「詳細」 → 「選択した機器のみ」 with one device.
     open_users(page)
-    expect(user_row(page, invitee)).to_contain_text("有効")
+    expect(user_row(page, invitee)).to_contain_text(t("有効"))
     shot(page, "users-with-invitee")
-    user_row(page, invitee).get_by_role("link", name="詳細", exact=True).click()
-    expect(heading(page, "ユーザー情報")).to_be_visible()
-    expect(detail_value(page, "状態")).to_have_text("有効")
-    expect(detail_value(page, "最終ログイン")).not_to_have_text("-")
-    access = region(page, "閲覧できる機器")
-    expect(access.get_by_role("radio", name="すべての機器", exact=True)).to_be_checked()
-    access.get_by_role("radio", name="選択した機器のみ", exact=True).check()
+    user_row(page, invitee).get_by_role("link", name=t("詳細"), exact=True).click()
+    expect(heading(page, t("ユーザー情報"))).to_be_visible()
+    expect(detail_value(page, t("状態"))).to_have_text(t("有効"))
+    expect(detail_value(page, t("最終ログイン"))).not_to_have_text("-")
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_role("radio", name=t("すべての機器"), exact=True)).to_be_checked()
+    access.get_by_role("radio", name=t("選択した機器のみ"), exact=True).check()
     access.get_by_role("checkbox", name=shown.name, exact=True).check()
     shot(page, "access-selected")
-    access.get_by_role("button", name="変更", exact=True).click()
-    expect(messages(page)).to_contain_text("閲覧できる機器を変更しました。")
-    access = region(page, "閲覧できる機器")
-    expect(access.get_by_role("radio", name="選択した機器のみ", exact=True)).to_be_checked()
+    access.get_by_role("button", name=t("変更"), exact=True).click()
+    expect(messages(page)).to_contain_text(t("閲覧できる機器を変更しました。"))
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_role("radio", name=t("選択した機器のみ"), exact=True)).to_be_checked()
     expect(access.get_by_role("checkbox", name=shown.name, exact=True)).to_be_checked()
     for device in hidden:
         expect(access.get_by_role("checkbox", name=device.name, exact=True)).not_to_be_checked()
@@ -154,41 +167,41 @@ def test_invite_limit_and_delete_a_general_user(
 
     # The user's portal shows only that device.
     user.goto("/")
-    expect(heading(user, "ポータル")).to_be_visible()
-    expect(user.get_by_text("登録機器: 1台")).to_be_visible()
+    expect(heading(user, t("ポータル"))).to_be_visible()
+    expect(user.get_by_text(t("登録機器: %(count)s台", count=1))).to_be_visible()
     expect(tile(user, shown.name)).to_be_visible()
     for device in hidden:
         expect(tile(user, device.name)).to_have_count(0)
     shot(user, "user-portal-one-device")
 
     # 削除: the confirmation shows the e-mail; 「キャンセル」 changes nothing.
-    main(page).get_by_role("link", name="削除", exact=True).click()
-    expect(heading(page, "ユーザーの削除")).to_be_visible()
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
+    main(page).get_by_role("link", name=t("削除"), exact=True).click()
+    expect(heading(page, t("ユーザーの削除"))).to_be_visible()
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(invitee)
     shot(page, "delete-confirm")
-    main(page).get_by_role("link", name="キャンセル", exact=True).click()
-    expect(heading(page, "ユーザー情報")).to_be_visible()
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(invitee)
+    main(page).get_by_role("link", name=t("キャンセル"), exact=True).click()
+    expect(heading(page, t("ユーザー情報"))).to_be_visible()
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(invitee)
     assert live_portal.account_exists(invitee)
     user.reload()
     expect(tile(user, shown.name)).to_be_visible()
     shot(page, "delete-cancelled")
 
     # 「削除」: gone from the list, and from the database.
-    main(page).get_by_role("link", name="削除", exact=True).click()
-    expect(heading(page, "ユーザーの削除")).to_be_visible()
-    main(page).get_by_role("button", name="削除", exact=True).click()
-    expect(heading(page, "ユーザー管理")).to_be_visible()
-    expect(messages(page)).to_contain_text(f"ユーザー {invitee} を削除しました。")
+    main(page).get_by_role("link", name=t("削除"), exact=True).click()
+    expect(heading(page, t("ユーザーの削除"))).to_be_visible()
+    main(page).get_by_role("button", name=t("削除"), exact=True).click()
+    expect(heading(page, t("ユーザー管理"))).to_be_visible()
+    expect(messages(page)).to_contain_text(t("ユーザー %(email)s を削除しました。", email=invitee))
     expect(user_row(page, invitee)).to_have_count(0)
     expect(user_rows(page)).to_have_count(2)
-    expect(main(page)).to_contain_text("登録数: 2 / 5")
+    expect(main(page)).to_contain_text(f"{SEATS} 2 / 5")
     assert not live_portal.account_exists(invitee)
     shot(page, "deleted")
 
     # The user's session is over, and the credentials no longer work.
     user.reload()
-    expect(heading(user, "ユーザーポータルログイン")).to_be_visible()
+    expect(heading(user, t("ユーザーポータルログイン"))).to_be_visible()
     expect(user).to_have_url(re.compile(rf"^{re.escape(base_url)}/login(\?|$)"))
     expect(menu_bar(user)).to_have_count(0)
     shot(user, "user-session-over")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
@@ -15,6 +15,7 @@ from tests.e2e.pages import (
     LOGIN_FAILED,
     Shot,
     count,
+    count_text,
     detail_value,
     heading,
     login,
@@ -26,8 +27,8 @@ from tests.e2e.pages import (
     open_device_list,
 )
 
-BLOCKED = "登録している機器が残っているため、退会できません。"
-REFUSED = "確認事項のすべてにチェックしてください。退会処理は行われていません。"
+BLOCKED = t("登録している機器が残っているため、退会できません。")
+REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
 ACCOUNT_FIELDS = (
     "Eメールアドレス",
     "パスワード",
@@ -43,19 +44,19 @@ ACCOUNT_FIELDS = (
 
 def open_account(page: Page) -> None:
     """STEP4: 「契約者情報設定」 in the management menu opens 契約者情報確認."""
-    manage_menu(page).get_by_role("link", name="契約者情報設定", exact=True).click()
-    expect(heading(page, "契約者情報確認")).to_be_visible()
+    manage_menu(page).get_by_role("link", name=t("契約者情報設定"), exact=True).click()
+    expect(heading(page, t("契約者情報確認"))).to_be_visible()
 
 
 def delete_device(page: Page, name: str) -> None:
     """Delete a device from 機器一覧 as the manual's first flow does."""
     open_detail(page, name)
-    main(page).get_by_role("link", name="機器削除 (機器の解約)", exact=True).click()
-    expect(heading(page, "機器の削除 (解約)")).to_be_visible()
+    main(page).get_by_role("link", name=t("機器削除 (機器の解約)"), exact=True).click()
+    expect(heading(page, t("機器の削除 (解約)"))).to_be_visible()
     page.get_by_label(ACK_LICENCE, exact=True).check()
     page.get_by_label(ACK_DATA, exact=True).check()
-    page.get_by_role("button", name="削除", exact=True).click()
-    expect(messages(page)).to_contain_text(f"機器「{name}」を削除しました。")
+    page.get_by_role("button", name=t("削除"), exact=True).click()
+    expect(messages(page)).to_contain_text(t("機器「%(name)s」を削除しました。", name=name))
 
 
 def test_withdraw_following_the_manual(
@@ -73,48 +74,48 @@ def test_withdraw_following_the_manual(
     login(page, account.email, account.password, shot)
     expect(page).to_have_url(f"{base_url}/")
     open_device_list(page)
-    expect(count(page)).to_have_text("表示件数: 1 / 1")
+    expect(count(page)).to_have_text(count_text(1, 1))
 
     # With a device left, 「退会手続き」 says to delete every device first, with a link to 機器一覧.
     open_account(page)
     shot(page, "account-with-device")
-    main(page).get_by_role("link", name="退会手続き", exact=True).click()
-    expect(heading(page, "退会手続き")).to_be_visible()
+    main(page).get_by_role("link", name=t("退会手続き"), exact=True).click()
+    expect(heading(page, t("退会手続き"))).to_be_visible()
     expect(page.get_by_role("alert")).to_have_text(BLOCKED)
     expect(page.get_by_role("checkbox")).to_have_count(0)
-    expect(page.get_by_role("button", name="退会", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name=t("退会"), exact=True)).to_have_count(0)
     shot(page, "withdraw-blocked")
-    main(page).get_by_role("link", name="機器一覧へ", exact=True).click()
-    expect(heading(page, "機器一覧")).to_be_visible()
+    main(page).get_by_role("link", name=t("機器一覧へ"), exact=True).click()
+    expect(heading(page, t("機器一覧"))).to_be_visible()
 
     # Delete the device through the UI.
     delete_device(page, device.name)
-    expect(count(page)).to_have_text("表示件数: 0 / 0")
-    expect(main(page)).to_contain_text("登録されている機器はありません。")
+    expect(count(page)).to_have_text(count_text(0, 0))
+    expect(main(page)).to_contain_text(t("登録されている機器はありません。"))
     shot(page, "device-list-empty")
 
     # STEP4: 「契約者情報設定」 shows 契約者情報確認.
     open_account(page)
     for label in ACCOUNT_FIELDS:
-        expect(page.get_by_role("rowheader", name=label, exact=True)).to_be_visible()
-    expect(detail_value(page, "Eメールアドレス")).to_have_text(account.email)
-    expect(detail_value(page, "パスワード")).to_have_text("********")
-    expect(detail_value(page, "お名前")).not_to_be_empty()
+        expect(page.get_by_role("rowheader", name=t(label), exact=True)).to_be_visible()
+    expect(detail_value(page, t("Eメールアドレス"))).to_have_text(account.email)
+    expect(detail_value(page, t("パスワード"))).to_have_text("********")
+    expect(detail_value(page, t("お名前"))).not_to_be_empty()
     shot(page, "account")
 
     # STEP5: 「退会手続き」 shows 退会最終確認 with both notes.
-    main(page).get_by_role("link", name="退会手続き", exact=True).click()
-    expect(heading(page, "退会最終確認")).to_be_visible()
-    expect(main(page)).to_contain_text("「みえますねっと」から退会します。")
+    main(page).get_by_role("link", name=t("退会手続き"), exact=True).click()
+    expect(heading(page, t("退会最終確認"))).to_be_visible()
+    expect(main(page)).to_contain_text(t("「%(service)s」から退会します。", service=SERVICE_NAME))
     expect(page.get_by_label(ACK_IRREVERSIBLE, exact=True)).not_to_be_checked()
     expect(page.get_by_label(ACK_NEW_CONTRACT, exact=True)).not_to_be_checked()
-    expect(main(page).get_by_role("link", name="戻る", exact=True)).to_be_visible()
+    expect(main(page).get_by_role("link", name=t("戻る"), exact=True)).to_be_visible()
     shot(page, "withdraw-confirm")
 
     # STEP6, first without the acknowledgements: refused, nothing withdrawn.
-    page.get_by_role("button", name="退会", exact=True).click()
+    page.get_by_role("button", name=t("退会"), exact=True).click()
     expect(page.get_by_role("alert").filter(has_text=REFUSED)).to_be_visible()
-    expect(heading(page, "退会最終確認")).to_be_visible()
+    expect(heading(page, t("退会最終確認"))).to_be_visible()
     assert live_portal.account_exists(account.email)
     shot(page, "withdraw-refused")
 
@@ -122,22 +123,22 @@ def test_withdraw_following_the_manual(
     page.get_by_label(ACK_IRREVERSIBLE, exact=True).check()
     page.get_by_label(ACK_NEW_CONTRACT, exact=True).check()
     shot(page, "withdraw-ticked")
-    page.get_by_role("button", name="退会", exact=True).click()
+    page.get_by_role("button", name=t("退会"), exact=True).click()
 
     # STEP7: 退会処理完了, the thanks, and a link back to the login site; the session is over.
-    expect(heading(page, "退会処理完了")).to_be_visible()
+    expect(heading(page, t("退会処理完了"))).to_be_visible()
     expect(page).to_have_url(f"{base_url}/account/withdrawn")
-    expect(main(page)).to_contain_text("退会処理が完了しました。")
+    expect(main(page)).to_contain_text(t("退会処理が完了しました。"))
     expect(main(page)).to_contain_text(
-        "「みえますねっと」をご利用いただき、ありがとうございました。"
+        t("「%(service)s」をご利用いただき、ありがとうございました。", service=SERVICE_NAME)
     )
-    expect(main(page)).to_contain_text("またのご利用をお待ちしております。")
+    expect(main(page)).to_contain_text(t("またのご利用をお待ちしております。"))
     expect(menu_bar(page)).to_have_count(0)
     assert not live_portal.account_exists(account.email)
     shot(page, "withdrawn")
 
-    page.get_by_role("link", name="「みえますねっと」へ", exact=True).click()
-    expect(heading(page, "ユーザーポータルログイン")).to_be_visible()
+    page.get_by_role("link", name=t("「%(service)s」へ", service=SERVICE_NAME), exact=True).click()
+    expect(heading(page, t("ユーザーポータルログイン"))).to_be_visible()
     expect(page).to_have_url(f"{base_url}/login")
 
     # The credentials no longer work.
