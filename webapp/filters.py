@@ -27,7 +27,8 @@ def datetime_ja(value: dt.datetime | None) -> str:
     """2019/07/08 15:24 in Japan time (values are stored in UTC)."""
     if value is None:
         return ""
-    return value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE).strftime("%Y/%m/%d %H:%M")
+    local = value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE)
+    return local.strftime("%Y-%m-%d %H:%M" if current_language() == "en" else "%Y/%m/%d %H:%M")
 
 
 def badge(status: LabelledEnum, muted: bool = False) -> Markup:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,20 @@ mail = Mail()
 
 def init_app(app: Flask) -> None:
     mail.init_app(app)
+
+
+def encoded_header(value: str) -> str:
+    """Encode a header value as RFC 2047 words, keeping its spaces.
+
+    Flask-Mail's own encoding can lose the space before a Japanese word ("stopped:正面");
+    the standard library's SMTP policy puts such spaces inside the encoded words.
+    """
+    if value.isascii():
+        return value
+    probe = EmailMessage(policy=policy.SMTP)
+    probe["Subject"] = value
+    head = probe.as_bytes().decode("ascii").split("\r\n\r\n", 1)[0]
+    return " ".join(line.strip() for line in head[len("Subject:") :].split("\r\n"))
 
 
 def outbox_dir() -> Path:
@@ -42,7 +58,10 @@ def send_mail(
         rendered = render_template(name, **context)
     subject, _, body = rendered.partition("\n")
     message = Message(
-        subject=subject.strip(), recipients=recipients, body=body.lstrip("\n"), charset="utf-8"
+        recipients=recipients,
+        body=body.lstrip("\n"),
+        charset="utf-8",
+        extra_headers={"Subject": encoded_header(subject.strip())},
     )
     if current_app.config.get("MAIL_SERVER"):
         mail.send(message)

@@ -119,3 +119,20 @@ def test_record_status_explains_bad_input(app: Flask) -> None:
     runner = app.test_cli_runner()
     assert "no device 999" in runner.invoke(args=["record-status", "999", "online"]).output
     assert runner.invoke(args=["record-status", "1", "exploded"]).exit_code != 0
+
+
+def test_english_mail_subjects_keep_their_spaces(
+    app: Flask, contractor: Account, smtp: Mailbox
+) -> None:
+    from webapp.models import User
+
+    with app.app_context():
+        db.session.get(User, contractor.user_id).locale = "en"
+        device_id = DeviceFactory(contract_id=contractor.contract_id, name="正門").id
+        db.session.add(
+            NotificationRecipient(contract_id=contractor.contract_id, email="o@example.com")
+        )
+        db.session.commit()
+    app.test_cli_runner().invoke(args=["record-status", str(device_id), "offline"])
+    [mail] = smtp.messages
+    assert mail["Subject"].endswith("Connection status changed: 正門")

@@ -25,7 +25,7 @@ from ..audit import record_event
 from ..enums import TokenPurpose
 from ..extensions import db, limiter
 from ..i18n import COOKIE as LANGUAGE_COOKIE
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, current_language
 from ..models import User, utcnow
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from ..services.credentials import InvalidLink, request_password_reset
@@ -124,6 +124,10 @@ def _complete_login(user: User, *, remember_email: bool) -> Response:
     session.clear()
     start_login_session(user)
     user.last_login_at = utcnow()
+    if user.locale is None:
+        # Until the switch is used, the account speaks the language it first logged in
+        # with: mails sent later by commands (reminders, notifications) follow it.
+        user.locale = current_language()
     login_user(user)
     record_event("login", contract_id=user.contract_id, actor_email=user.email)
     db.session.commit()
