@@ -55,7 +55,7 @@ def create_app(
 def register_extensions(app: Flask) -> None:
     from . import crypto, i18n, mail, useragent
     from .auth import sessions
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import compress, csrf, db, limiter, login_manager, migrate, static_digest
 
     db.init_app(app)
     migrate.init_app(
@@ -63,6 +63,8 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
+    static_digest.init_app(app)
     login_manager.init_app(app)
     sessions.init_login_manager(login_manager)
     crypto.init_app(app)

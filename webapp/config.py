@@ -107,6 +107,20 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_NAME": "portal_session",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "COMPRESS_ALGORITHM": ["gzip", "deflate"],
+        # Streams (files) are not compressed on the fly: static files come gzipped from disk.
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/plain",
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+        ],
+        "COMPRESS_MIN_SIZE": 500,
+        "FLASK_STATIC_DIGEST_COMPRESSION": ["gzip"],
         # A shared store (redis://…, memcached://…) when several processes serve.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -1,10 +1,12 @@
 """Unbound extension objects, initialised by the application factory."""
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_static_digest import FlaskStaticDigest
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -29,3 +31,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # Storage comes from RATELIMIT_STORAGE_URI (memory:// unless configured).
 limiter = Limiter(key_func=get_remote_address)
+# Responses are compressed; static files are fingerprinted by `flask digest compile`.
+compress = Compress()
+static_digest = FlaskStaticDigest()

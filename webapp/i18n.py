@@ -40,7 +40,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
     babel.init_app(app, locale_selector=select_locale)
     # Templates translate dozens of fixed texts per page: through the cache.
-    app.jinja_env.install_gettext_callables(translate, translate_plural, newstyle=True)
+    # install_gettext_callables comes from the jinja2.ext.i18n extension Flask-Babel loads.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        translate, translate_plural, newstyle=True
+    )
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+import mimetypes
+import re
+from pathlib import Path
+
+from flask import Flask, Response, request, send_from_directory
+
+# Names written by `flask digest compile`: portal-<md5 of the content>.css
+FINGERPRINTED = re.compile(r"-[0-9a-f]{32}\.[a-z]+$")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -19,6 +26,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def init_app(app: Flask) -> None:
+    serve_precompressed_static(app)
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
         headers = response.headers
@@ -31,4 +40,27 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static":
             # Pages show contract data: never keep them in a shared or back-button cache.
             headers["Cache-Control"] = "no-store"
+        elif FINGERPRINTED.search(request.path):
+            # The name changes with the content: the browser may keep it for a year.
+            headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
+
+
+def serve_precompressed_static(app: Flask) -> None:
+    """Send the gzip copy that `flask digest compile` wrote beside a fingerprinted file."""
+
+    def static(filename: str) -> Response:
+        wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
+        folder = Path(app.static_folder or "")
+        packed = folder / f"{filename}.gz"
+        if wants_gzip and FINGERPRINTED.search(filename) and packed.is_file():
+            mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            response = send_from_directory(folder, f"{filename}.gz", mimetype=mimetype)
+            response.headers["Content-Encoding"] = "gzip"
+            response.vary.add("Accept-Encoding")
+            return response
+        response = app.send_static_file(filename)
+        response.vary.add("Accept-Encoding")
+        return response
+
+    app.view_functions["static"] = static
