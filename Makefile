@@ -11,9 +11,13 @@ STAMP := $(VENV)/.setup-done
 HTMX := webapp/static/vendor/htmx.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard webapp/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: setup run test unit e2e lint format clean db-upgrade seed-demo messages
+.PHONY: setup run test test-postgres suite unit e2e lint format clean db-upgrade seed-demo messages static bench
 
-setup: $(STAMP) $(HTMX) $(CATALOGS)
+setup: $(STAMP) $(HTMX) $(CATALOGS) static
+
+# Fingerprinted copies of the static files (portal-<md5>.css), cached for a year by browsers.
+static: $(STAMP) $(HTMX)
+	@$(VENV)/bin/flask --app webapp digest compile >/dev/null
 
 $(STAMP): pyproject.toml scripts/setup
 	scripts/setup python
@@ -52,6 +56,14 @@ run: setup db-upgrade
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup .chromium-ok
+	@$(MAKE) --no-print-directory suite
+
+# The same suite on PostgreSQL: a throwaway cluster on a free loopback port.
+test-postgres: setup .chromium-ok
+	scripts/with-postgres $(MAKE) --no-print-directory suite
+
+# Unit tests, then the browser flows in Japanese and in English (after setup).
+suite:
 	$(PY) -m pytest tests/unit
 	$(PY) -m pytest tests/e2e
 	E2E_LANGUAGE=en $(PY) -m pytest tests/e2e
@@ -62,6 +74,10 @@ unit: setup
 e2e: setup .chromium-ok
 	$(PY) -m pytest tests/e2e
 	E2E_LANGUAGE=en $(PY) -m pytest tests/e2e
+
+# Benchmarks print figures; they are never part of the tests (needs wrk: apt-get install wrk).
+bench: setup
+	$(PY) -m bench.run
 
 lint: setup
 	$(VENV)/bin/ruff check webapp tests
@@ -75,3 +91,4 @@ format: setup
 clean:
 	rm -rf $(VENV) node_modules webapp/static/vendor .chromium-ok .pytest_cache tests/e2e/screenshots
 	rm -f $(CATALOGS)
+	$(VENV)/bin/flask --app webapp digest clean >/dev/null 2>&1 || true
