@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from .extensions import db
+from .i18n import lazy as _l
 from .models import AuditEvent, format_mac
 
 # What each recorded action is called in 操作履歴.

@@ -8,9 +8,7 @@ from __future__ import annotations
 import enum
 from typing import Self
 
-from flask_babel import lazy_gettext
-
-from .i18n import N_, translate
+from .i18n import N_, lazy, translate
 
 
 class LabelledEnum(enum.StrEnum):
@@ -37,7 +35,7 @@ class LabelledEnum(enum.StrEnum):
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         # Forms are built at import time: their labels translate lazily, when rendered.
-        return [(member.value, lazy_gettext(member.text)) for member in cls]
+        return [(member.value, lazy(member.text)) for member in cls]
 
 
 class DeviceKind(LabelledEnum):

@@ -7,13 +7,13 @@ import math
 
 from flask import Flask, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .htmx import hx_redirect, is_htmx, vary_on_htmx
+from .i18n import lazy as _l
 
 log = logging.getLogger(__name__)
 

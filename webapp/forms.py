@@ -6,11 +6,12 @@ import unicodedata
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
+
+from .i18n import lazy as _l
 
 CONTROL_CHARACTERS_MESSAGE = _l("使用できない文字が含まれています。")
 

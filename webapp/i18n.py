@@ -6,8 +6,14 @@ language switch, then the browser's preferred language.
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, ngettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask, has_app_context, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale, gettext, ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
@@ -28,17 +34,47 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT) or DEFAULT
 
 
+# The language of what is being rendered now: set at the first text of a request, or by
+# `speaking`. Looked up for every translated text, so it must cost nothing to read.
+_language: ContextVar[str | None] = ContextVar("portal_language", default=None)
+
+
 def current_language() -> str:
-    """The language of the current request (Japanese outside of one)."""
-    if not has_request_context():
-        return DEFAULT
-    return str(get_locale() or DEFAULT)
+    """The language texts are being rendered in now (Japanese in a command by default)."""
+    language = _language.get()
+    if language is not None:
+        return language
+    if has_request_context():
+        language = str(get_locale() or DEFAULT)
+        _language.set(language)
+        return language
+    if has_app_context():
+        return str(get_locale() or DEFAULT)
+    return DEFAULT
+
+
+def _forget_language(*args: object) -> None:
+    """A new request chooses its own language (one worker serves many, one after another)."""
+    _language.set(None)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Render in *language* for a while (a mail for its reader), whatever the request's."""
+    with force_locale(language):
+        token = _language.set(language)
+        try:
+            yield
+        finally:
+            _language.reset(token)
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(_forget_language)
+    app.teardown_request(_forget_language)
     # Templates translate dozens of fixed texts per page: through the cache.
     # install_gettext_callables comes from the jinja2.ext.i18n extension Flask-Babel loads.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -77,3 +113,16 @@ def translate_plural(singular: str, plural: str, number: int) -> str:
     except KeyError:
         value = _translations[key] = ngettext(singular, plural, number)
         return value
+
+
+def _translated(text: str, **variables: Any) -> str:
+    value = translate(text)
+    return value % variables if variables else value
+
+
+def lazy(text: str, **variables: Any) -> LazyString:
+    """Mark *text* for translation, translated (through the cache) when it is shown.
+
+    For texts defined at import time: form labels, validator messages, constants.
+    """
+    return LazyString(_translated, text, **variables)

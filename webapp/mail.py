@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, render_template
-from flask_babel import force_locale
 from flask_mail import Mail, Message
 
-from .i18n import LANGUAGES, current_language
+from .i18n import LANGUAGES, current_language, speaking
 
 log = logging.getLogger(__name__)
 mail = Mail()
@@ -54,7 +53,7 @@ def send_mail(
     recipients: list[str | tuple[str, str]] = [to] if isinstance(to, str) else list(to)
     language = locale if locale in LANGUAGES else current_language()
     name = f"mail/en/{template}.txt" if language == "en" else f"mail/{template}.txt"
-    with force_locale(language):
+    with speaking(language):
         rendered = render_template(name, **context)
     subject, _, body = rendered.partition("\n")
     message = Message(

@@ -258,10 +258,7 @@ class Licence(Model):
 
     def effective_state(self, today: dt.date | None = None) -> LicenceState:
         """Return the state a contractor sees: a used or unused key past its term is 期限切れ."""
-        today = today or dt.date.today()
-        if self.state is not LicenceState.REVOKED and today > self.ends_on:
-            return LicenceState.EXPIRED
-        return self.state
+        return licence_state(self.state, self.ends_on, today)
 
     def days_left(self, today: dt.date | None = None) -> int:
         """Return the days from *today* to the end of the term (negative once it has passed)."""
@@ -269,9 +266,7 @@ class Licence(Model):
 
     @property
     def masked_key(self) -> str:
-        """The key as printed, all but its last group hidden: ****-****-****-****-9ZJ0."""
-        hidden = "*" * (len(self.key) - 4) + self.key[-4:]
-        return "-".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
+        return mask_key(self.key)
 
 
 class Device(Model):
@@ -316,9 +311,7 @@ class Device(Model):
 
     def effective_service_status(self, today: dt.date | None = None) -> ServiceStatus:
         """Return サービス稼働状態 as the contractor sees it: a lapsed licence stops the service."""
-        if self.licence.effective_state(today) in {LicenceState.EXPIRED, LicenceState.REVOKED}:
-            return ServiceStatus.SUSPENDED
-        return self.service_status
+        return service_status(self.service_status, self.licence.effective_state(today))
 
     @property
     def mac_display(self) -> str:
@@ -327,6 +320,28 @@ class Device(Model):
     @property
     def is_camera(self) -> bool:
         return self.kind is DeviceKind.CAMERA
+
+
+def licence_state(
+    stored: LicenceState, ends_on: dt.date, today: dt.date | None = None
+) -> LicenceState:
+    """The rule for a licence's state: a used or unused key past its last day is 期限切れ."""
+    if stored is not LicenceState.REVOKED and (today or dt.date.today()) > ends_on:
+        return LicenceState.EXPIRED
+    return stored
+
+
+def service_status(stored: ServiceStatus, licence: LicenceState) -> ServiceStatus:
+    """The rule for サービス稼働状態: a lapsed (expired or revoked) licence stops the service."""
+    if licence in {LicenceState.EXPIRED, LicenceState.REVOKED}:
+        return ServiceStatus.SUSPENDED
+    return stored
+
+
+def mask_key(key: str) -> str:
+    """A key as printed, all but its last group hidden: ****-****-****-****-9ZJ0."""
+    hidden = "*" * (len(key) - 4) + key[-4:]
+    return "-".join(hidden[i : i + 4] for i in range(0, len(hidden), 4))
 
 
 def format_mac(mac: str) -> str:

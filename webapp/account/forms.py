@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from ..forms import PortalForm, Ticked, stripped
+from ..i18n import lazy as _l
 from ..identifiers import normalise_furigana, normalise_phone, normalise_postal_code
 from ..models import User
 from ..passwords import password_problem, verify_password

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
 
 from ..forms import PortalForm
+from ..i18n import lazy as _l
 from ..passwords import password_problem
 
 

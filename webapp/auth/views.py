@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
@@ -26,6 +25,7 @@ from ..enums import TokenPurpose
 from ..extensions import db, limiter
 from ..i18n import COOKIE as LANGUAGE_COOKIE
 from ..i18n import LANGUAGES, current_language
+from ..i18n import lazy as _l
 from ..models import User, utcnow
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from ..services.credentials import InvalidLink, request_password_reset

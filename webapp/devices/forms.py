@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..enums import DeviceKind, Plan, ServiceStatus
 from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
+from ..i18n import lazy as _l
 from ..identifiers import normalise_domain, normalise_licence_key, normalise_mac
 from ..models import Device
 from ..services.devices import MAC_TAKEN, licence_problem, mac_in_use

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app, flash, g, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -16,6 +16,7 @@ from ..access import contractor_required
 from ..enums import DeviceKind
 from ..extensions import limiter
 from ..htmx import hx_redirect, is_htmx, see_other
+from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
 from ..screens import render_screen
@@ -63,6 +64,15 @@ def _parse_list_state(args: MultiDict[str, str]) -> tuple[DeviceSearchForm, Devi
     return form, search, view, parse_page(args.get("page"))
 
 
+def detail_links(back: str) -> Callable[[int], str]:
+    """Return a maker of 詳細 links that carry the list's state (one url_for per page)."""
+    sentinel = 2**31 - 1  # the largest id: the one number url_for is asked to place
+    prefix, _, suffix = url_for("devices.detail", device_id=sentinel, back=back or None).partition(
+        f"/{sentinel}"
+    )
+    return lambda device_id: f"{prefix}/{device_id}{suffix}"
+
+
 def list_args_from_back(back: str | None) -> dict[str, Any]:
     """Rebuild the 機器一覧 arguments carried in a detail page's ``back`` parameter.
 
@@ -97,17 +107,17 @@ def index() -> Response:
     else:
         page = search_devices(current_user.contract_id, search, page=page_no, per_page=per_page)
     state = list_query_args(search, view, page.page)
-    # The form travels with the list (out of band), so that htmx's history snapshots keep
-    # the fields in step with the list they produced.
+    # A refused search sends the form back too (out of band), with its messages.
     return render_screen(
         "devices/index.html",
-        blocks=("device_list", "search_form"),
+        blocks=("device_list", "search_form") if invalid else ("device_list",),
         status=422 if invalid else 200,
         form=form,
         page=page,
         view=view,
         views=VIEWS,
         view_args={key: list_query_args(search, key) for key in VIEWS},
+        detail_href=detail_links(urlencode(state)),
         invalid=invalid,
         back=urlencode(state),
     )

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, select
 from werkzeug.wrappers import Response
@@ -22,6 +21,7 @@ from ..audit import ACTION_LABELS, describe
 from ..extensions import db
 from ..filters import DISPLAY_ZONE, datetime_ja
 from ..forms import ChoiceField, JapaneseDateField, PortalForm
+from ..i18n import lazy as _l
 from ..models import AuditEvent
 from ..paging import Pagination, parse_page
 from ..screens import render_screen

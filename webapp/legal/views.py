@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import BooleanField
@@ -13,6 +12,7 @@ from wtforms import BooleanField
 from ..auth.views import safe_next_url
 from ..forms import PortalForm, Ticked
 from ..htmx import hx_redirect, is_htmx, see_other
+from ..i18n import lazy as _l
 from ..screens import render_screen
 from ..services.terms import (
     BUNDLED_TERMS,

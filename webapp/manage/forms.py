@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, FieldList
 from wtforms.validators import Email, Length, Optional
 
 from ..forms import PortalForm, stripped
+from ..i18n import lazy as _l
 from ..services.notifications import MAX_RECIPIENTS
 
 

@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 
 from ..devices.queries import list_portal_devices
+from ..devices.views import detail_links
 from ..paging import parse_page
 from . import bp
 
@@ -18,4 +19,4 @@ def index() -> str:
     page = list_portal_devices(
         current_user, page=parse_page(request.args.get("page")), per_page=TILES_PER_PAGE
     )
-    return render_template("portal/index.html", page=page)
+    return render_template("portal/index.html", page=page, detail_href=detail_links(""))

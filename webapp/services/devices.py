@@ -6,7 +6,6 @@ import datetime as dt
 import secrets
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +20,7 @@ from ..enums import (
     ServiceStatus,
 )
 from ..extensions import db
+from ..i18n import lazy as _l
 from ..models import (
     Contract,
     Device,

@@ -8,11 +8,11 @@ import json
 import zipfile
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..audit import ACTION_LABELS, describe
 from ..extensions import db
+from ..i18n import lazy as _l
 from ..models import (
     AuditEvent,
     Contract,

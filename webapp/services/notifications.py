@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select
 
 from ..audit import record_event
 from ..enums import CommStatus, RecordingStatus, Role
 from ..extensions import db
+from ..i18n import lazy as _l
 from ..mail import send_mail
 from ..models import Device, NotificationRecipient, NotificationSetting, User
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import EmailField
 from wtforms.validators import Email, InputRequired, Length
 
 from ..forms import PortalForm, RadioChoiceField, stripped
+from ..i18n import lazy as _l
 
 
 def _email_field(label: str = _l("Eメールアドレス")) -> EmailField:

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -17,6 +16,7 @@ from ..enums import Role
 from ..extensions import db
 from ..forms import PortalForm
 from ..htmx import see_other
+from ..i18n import lazy as _l
 from ..models import Contract, Device, User, UserDevice
 from ..paging import Pagination, parse_page
 from ..screens import render_screen

@@ -18,4 +18,24 @@
     }
     focusable.focus({ preventScroll: false });
   });
+
+  // htmx keeps a copy of the page for Back and Forward, but typed values live in the
+  // inputs, not in the HTML it copies: write them into the HTML first (never passwords),
+  // so that a restored search form shows the conditions its list was made with.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("input, select").forEach(function (field) {
+      if (field.type === "password" || field.type === "hidden" || field.type === "file") {
+        return;
+      }
+      if (field.tagName === "SELECT") {
+        Array.prototype.forEach.call(field.options, function (option) {
+          option.toggleAttribute("selected", option.selected);
+        });
+      } else if (field.type === "checkbox" || field.type === "radio") {
+        field.toggleAttribute("checked", field.checked);
+      } else {
+        field.setAttribute("value", field.value);
+      }
+    });
+  });
 })();
