@@ -244,3 +244,17 @@ def test_revoking_a_key_in_use_stops_its_device(
     assert "サービス停止中" in logged_in.get(f"/devices/{device_id}").get_data(as_text=True)
     history = logged_in.get("/history").get_data(as_text=True)
     assert "ライセンスの失効 (運営)" in history
+
+
+def test_reminders_speak_the_contractors_language(app: Flask, contractor: Account) -> None:
+    from webapp.models import User
+
+    with app.app_context():
+        db.session.get(User, contractor.user_id).locale = "en"
+        db.session.commit()
+    licence_ending(app, contractor.contract_id, 30)
+    assert run(app) == 1
+    [mail] = outbox(app)
+    body = mail.get_content()
+    assert "ライセンス" not in body
+    assert (TODAY + dt.timedelta(days=30)).isoformat() in body  # dates as 2026-12-26

@@ -51,6 +51,7 @@ from .queries import (
 
 # 表示項目切替: the column sets of 機器一覧.
 VIEWS = {"status": _l("サービス稼働状態"), "licence": _l("ライセンス情報"), "comm": _l("通信状態")}
+FORM_FIELDS = ("name", "model", "mac", "domain", "service_status", "plan")
 TABS = {"info": _l("機器情報"), "licence": _l("ライセンス情報"), "service": _l("サービス設定")}
 MAX_BACK_LENGTH = 1000
 
@@ -118,6 +119,8 @@ def index() -> Response:
         views=VIEWS,
         view_args={key: list_query_args(search, key) for key in VIEWS},
         detail_href=detail_links(urlencode(state)),
+        # The conditions this list was made with, for the form in htmx's history copy.
+        form_state={name: form[name].data or "" for name in FORM_FIELDS},
         invalid=invalid,
         back=urlencode(state),
     )

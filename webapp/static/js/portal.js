@@ -19,23 +19,30 @@
     focusable.focus({ preventScroll: false });
   });
 
-  // htmx keeps a copy of the page for Back and Forward, but typed values live in the
-  // inputs, not in the HTML it copies: write them into the HTML first (never passwords),
-  // so that a restored search form shows the conditions its list was made with.
+  // htmx keeps a copy of the page for Back and Forward. A list marked with
+  // data-form-state says which conditions made it: the copy's search form gets those
+  // values (not what was typed since), so a restored page shows a form and a list that
+  // agree. The page on screen does not change.
   document.addEventListener("htmx:beforeHistorySave", function () {
-    document.querySelectorAll("input, select").forEach(function (field) {
-      if (field.type === "password" || field.type === "hidden" || field.type === "file") {
+    document.querySelectorAll("[data-form-state-for]").forEach(function (list) {
+      var form = document.getElementById(list.getAttribute("data-form-state-for"));
+      var state = JSON.parse(list.getAttribute("data-form-state") || "{}");
+      if (!form) {
         return;
       }
-      if (field.tagName === "SELECT") {
-        Array.prototype.forEach.call(field.options, function (option) {
-          option.toggleAttribute("selected", option.selected);
-        });
-      } else if (field.type === "checkbox" || field.type === "radio") {
-        field.toggleAttribute("checked", field.checked);
-      } else {
-        field.setAttribute("value", field.value);
-      }
+      Object.keys(state).forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        if (!field) {
+          return;
+        }
+        if (field.tagName === "SELECT") {
+          Array.prototype.forEach.call(field.options, function (option) {
+            option.toggleAttribute("selected", option.value === state[name]);
+          });
+        } else {
+          field.setAttribute("value", state[name]);
+        }
+      });
     });
   });
 })();
