@@ -346,6 +346,8 @@ def mask_key(key: str) -> str:
 
 def format_mac(mac: str) -> str:
     """Format twelve hex digits as 00:80:45:AB:CD:EF."""
+    if len(mac) == 12:  # every stored MAC; spelt out, as a list of a thousand pays for it
+        return f"{mac[0:2]}:{mac[2:4]}:{mac[4:6]}:{mac[6:8]}:{mac[8:10]}:{mac[10:12]}"
     return ":".join(mac[i : i + 2] for i in range(0, len(mac), 2))
 
 
