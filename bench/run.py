@@ -250,6 +250,41 @@ print(json.dumps(results))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Serve the seeded database with gunicorn and load each page with wrk."""
+    port = free_port()
+    server = start_server(env, port, args.workers)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        cookie = login(base)
+        with urllib.request.urlopen(f"{base}/_bench/bare"):
+            pass
+        detail_id = re.search(  # a device of the measured contract
+            r'href="/devices/(\d+)',
+            urllib.request.urlopen(
+                urllib.request.Request(f"{base}/devices", headers={"Cookie": cookie})
+            ).read().decode(),
+        ).group(1)  # type: ignore[union-attr]
+        targets = [
+            ("bare endpoint", "/_bench/bare", False),
+            ("portal", "/", False),
+            ("list page 1", "/devices", False),
+            ("search partial", "/devices?name=0001", True),
+            ("detail tab partial", f"/devices/{detail_id}/licence", True),
+        ]
+        http = {
+            name: wrk(base + path, cookie, args.duration, args.connections, htmx)
+            for name, path, htmx in targets
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    bare = http["bare endpoint"]["rps"]
+    for figures in http.values():
+        figures["vs_bare"] = round(figures["rps"] / bare, 3)
+    return http
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=5000, help="devices of the measured contract")
@@ -282,47 +317,18 @@ def main() -> int:
         "connections": args.connections,
         "duration_s": args.duration,
     }
-    server = None
-    try:
-        started = time.perf_counter()
-        print(flask(env, "seed-demo", "--email", EMAIL, "--password", PASSWORD,
-                    "--devices", str(args.devices), "--seed", "1"))
-        report["seed_s"] = round(time.perf_counter() - started, 1)
-        flask(env, "seed-demo", "--email", SMALL_EMAIL, "--password", PASSWORD, "--devices", "10")
-        if args.scale:
-            report["scale_devices"] = args.scale
-            report["scale_seed_s"] = seed_scale(env, args.scale, args.per_contract)
-            print(f"table filled to {args.scale} devices in {report['scale_seed_s']} s")
-
-        port = free_port()
-        server = start_server(env, port, args.workers)
-        base = f"http://127.0.0.1:{port}"
-        cookie = login(base)
-        with urllib.request.urlopen(f"{base}/_bench/bare"):
-            pass
-        detail_id = re.search(  # a device of the measured contract
-            r'href="/devices/(\d+)',
-            urllib.request.urlopen(
-                urllib.request.Request(f"{base}/devices", headers={"Cookie": cookie})
-            ).read().decode(),
-        ).group(1)  # type: ignore[union-attr]
-        targets = [
-            ("bare endpoint", "/_bench/bare", False),
-            ("portal", "/", False),
-            ("list page 1", "/devices", False),
-            ("search partial", "/devices?name=0001", True),
-            ("detail tab partial", f"/devices/{detail_id}/licence", True),
-        ]
-        report["http"] = {}
-        for name, path, htmx in targets:
-            report["http"][name] = wrk(base + path, cookie, args.duration, args.connections, htmx)
-        bare = report["http"]["bare endpoint"]["rps"]
-        for figures in report["http"].values():
-            figures["vs_bare"] = round(figures["rps"] / bare, 3)
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+    started = time.perf_counter()
+    print(flask(env, "seed-demo", "--email", EMAIL, "--password", PASSWORD,
+                "--devices", str(args.devices), "--seed", "1"))
+    report["seed_s"] = round(time.perf_counter() - started, 1)
+    flask(env, "seed-demo", "--email", SMALL_EMAIL, "--password", PASSWORD, "--devices", "10")
+    if args.scale:
+        # The same figures before the table grows, so that the growth is measured in one run.
+        report["before_scale"] = serve_and_load(env, args)
+        report["scale_devices"] = args.scale
+        report["scale_seed_s"] = seed_scale(env, args.scale, args.per_contract)
+        print(f"table filled to {args.scale} devices in {report['scale_seed_s']} s")
+    report["http"] = serve_and_load(env, args)
     report.update(in_process(env))
 
     print()
@@ -333,6 +339,12 @@ def main() -> int:
     for name, f in report["http"].items():
         print(f"{name:22} {f['rps']:9.0f} {f['vs_bare']:8.2f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
               + (f"  ({int(f['non_2xx'])} non-2xx)" if f["non_2xx"] else ""))
+    if args.scale:
+        print(f"p50 latency in a table of {args.scale} against {args.devices + 10} devices:")
+        for name, f in report["http"].items():
+            before = report["before_scale"][name]
+            print(f"  {name:22} {f['p50_ms']:.2f} / {before['p50_ms']:.2f} ms"
+                  f" = {f['p50_ms'] / before['p50_ms']:.2f}x")
     print("SQL statements per request (10 devices / this contract):")
     for name, by in report["sql"].items():
         print(f"  {name:22} {by['small']} / {by['large']}")
