@@ -177,8 +177,12 @@ def test_paging_holds_fifty_rows_and_counts_every_match(
     next_link = re.search(r'<a href="([^"]+)" rel="prev"', searched)
     assert next_link and "name=Cam+0" in next_link.group(1).replace("%20", "+")
 
-    # Past the end shows the last page; nonsense is page 1.
+    # Past the end shows the last page, of a search too; nonsense is page 1.
     assert "3 / 3 ページ" in logged_in.get("/devices?page=999999").get_data(as_text=True)
+    past = logged_in.get("/devices?name=Cam 0&page=999999").get_data(as_text=True)
+    assert count_line(past) == "表示件数: 100 / 120"
+    assert "2 / 2 ページ" in past
+    assert len(device_ids(past)) == 50
     for junk in ("-1", "abc", "1e9", "9" * 40, "0"):
         response = logged_in.get(f"/devices?page={junk}")
         assert response.status_code == 200
