@@ -6,6 +6,8 @@ Werkzeug in a thread, and sends its mail over SMTP to a real local server (aiosm
 mailbox the tests read. Every flow runs twice: with JavaScript (htmx swaps) and without
 (plain HTML pages).
 
+Every screen a test photographs is also checked with axe-core: a violation fails the test.
+
 The browser speaks the language of E2E_LANGUAGE ("ja", the default, or "en"); the portal
 answers in it (demo users have no saved language, so Accept-Language decides). Tests find
 the screens' texts through t(), which looks the Japanese up in the compiled English catalog.
@@ -33,6 +35,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from axe_playwright_python.sync_playwright import Axe
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask_migrate import upgrade
@@ -506,22 +509,68 @@ def demo_contract(live_portal: LivePortal) -> Callable[..., DemoContract]:
     return make
 
 
-# --- Screenshots -----------------------------------------------------------------------------
+# --- Screenshots and accessibility -----------------------------------------------------------
+
+AXE = Axe()
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """Run axe-core on the page as it stands and describe each violation, with where it is."""
+    found = AXE.run(page).response["violations"]
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        for violation in found
+    ]
+
+
+def load_copy(scratch: Page, page: Page) -> Page:
+    """Show in *scratch* the document *page* shows, styled, with none of its scripts run.
+
+    axe-core needs JavaScript, which the "nojs" runs switch off: they are checked on a copy
+    of their document in a page that has it (the portal's own scripts are refused there).
+    """
+    html, url = page.content(), page.url
+    scratch.unroute_all()
+    scratch.route("**/*.js", lambda route: route.abort())
+    scratch.route(
+        lambda address: address == url,
+        lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"),
+    )
+    scratch.goto(url)
+    return scratch
 
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
-    """Return shot(page, name): a full-page PNG in screenshots/<language>/<test>/<nn>-<name>.png."""
+def shot(request: pytest.FixtureRequest, js: bool) -> Iterator[Callable[[Page, str], Path]]:
+    """Return shot(page, name): a full-page PNG in screenshots/<language>/<test>/<nn>-<name>.png.
+
+    The screen must also pass axe-core's checks (WCAG 2.x A and AA, and best practices).
+    """
     folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     numbers = itertools.count(1)
+    scratch: list[BrowserContext] = []
+
+    def checked(page: Page) -> Page:
+        if js:
+            return page
+        if not scratch:
+            assert page.context.browser is not None
+            scratch.append(page.context.browser.new_context(locale=BROWSER_LOCALE))
+        pages = scratch[0].pages
+        return load_copy(pages[0] if pages else scratch[0].new_page(), page)
 
     def take(page: Page, name: str) -> Path:
         path = folder / f"{next(numbers):02d}-{name}.png"
         # caret="initial": hiding the caret leaves style="" on every input, which htmx then
         # copies onto swapped-in inputs, a style attribute that the portal's CSP refuses.
         page.screenshot(path=path, full_page=True, animations="disabled", caret="initial")
+        violations = accessibility_violations(checked(page))
+        assert not violations, f"{path.name}: " + "; ".join(violations)
         return path
 
-    return take
+    yield take
+    for context in scratch:
+        context.close()

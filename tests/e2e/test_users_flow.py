@@ -64,6 +64,7 @@ def test_invite_limit_and_delete_a_general_user(
     live_portal: LivePortal,
     base_url: str,
     shot: Shot,
+    js: bool,
 ) -> None:
     """ユーザー登録 → invitation mail → password → the user's portal; 選択した機器のみ; 削除."""
     account = demo_contract(devices=3)
@@ -187,16 +188,27 @@ def test_invite_limit_and_delete_a_general_user(
     expect(tile(user, shown.name)).to_be_visible()
     shot(page, "delete-cancelled")
 
-    # 「削除」: gone from the list, and from the database.
+    # 「削除」: gone from the list, and from the database. With JavaScript, the button is
+    # disabled once the form is on its way, so a second press cannot send it again (what
+    # the button went through is kept in sessionStorage, which outlives the page).
     main(page).get_by_role("link", name=t("削除"), exact=True).click()
     expect(heading(page, t("ユーザーの削除"))).to_be_visible()
-    main(page).get_by_role("button", name=t("削除"), exact=True).click()
+    delete = main(page).get_by_role("button", name=t("削除"), exact=True)
+    if js:
+        delete.evaluate(
+            """button => new MutationObserver(() => sessionStorage.setItem(
+                   "delete-button", button.disabled ? "disabled" : "enabled")
+               ).observe(button, {attributes: true})"""
+        )
+    delete.click()
     expect(heading(page, t("ユーザー管理"))).to_be_visible()
     expect(messages(page)).to_contain_text(t("ユーザー %(email)s を削除しました。", email=invitee))
     expect(user_row(page, invitee)).to_have_count(0)
     expect(user_rows(page)).to_have_count(2)
     expect(main(page)).to_contain_text(f"{SEATS} 2 / 5")
     assert not live_portal.account_exists(invitee)
+    if js:
+        assert page.evaluate("sessionStorage.getItem('delete-button')") == "disabled"
     shot(page, "deleted")
 
     # The user's session is over, and the credentials no longer work.

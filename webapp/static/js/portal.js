@@ -19,6 +19,33 @@
     focusable.focus({ preventScroll: false });
   });
 
+  // A form that htmx does not send (a plain POST) cannot be sent twice by a double click:
+  // once the browser has read its values, its buttons are disabled and the form marked
+  // busy. A page that comes back from the browser's history cache gets them back.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.method !== "post" || form.hasAttribute("hx-post")) {
+      return;
+    }
+    window.setTimeout(function () {
+      form.setAttribute("aria-busy", "true");
+      form.querySelectorAll("button, input[type='submit']").forEach(function (button) {
+        button.disabled = true;
+      });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("form[aria-busy='true']").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll("button, input[type='submit']").forEach(function (button) {
+        button.disabled = false;
+      });
+    });
+  });
+
   // htmx keeps a copy of the page for Back and Forward. A list marked with
   // data-form-state says which conditions made it: the copy's search form gets those
   // values (not what was typed since), so a restored page shows a form and a list that
