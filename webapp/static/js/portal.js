@@ -9,7 +9,11 @@
     if (!target || target.id === "messages") {
       return;
     }
-    var focusable = target.querySelector("[aria-invalid='true'], [role='alert'], h1, h2");
+    // One query per kind: a list of selectors would take whichever comes first on the page,
+    // which is the heading above the errors.
+    var focusable =
+      target.querySelector("[role='alert'], [aria-invalid='true']") ||
+      target.querySelector("h1, h2");
     if (!focusable) {
       return;
     }
