@@ -542,7 +542,7 @@ def load_copy(scratch: Page, page: Page) -> Page:
 
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest, js: bool) -> Iterator[Callable[[Page, str], Path]]:
+def shot(request: pytest.FixtureRequest) -> Iterator[Callable[[Page, str], Path]]:
     """Return shot(page, name): a full-page PNG in screenshots/<language>/<test>/<nn>-<name>.png.
 
     The screen must also pass axe-core's checks (WCAG 2.x A and AA, and best practices).
@@ -552,6 +552,9 @@ def shot(request: pytest.FixtureRequest, js: bool) -> Iterator[Callable[[Page, s
     folder.mkdir(parents=True)
     numbers = itertools.count(1)
     scratch: list[BrowserContext] = []
+    # Only the tests run with and without JavaScript (the `js` fixture) ever switch it off.
+    callspec = getattr(request.node, "callspec", None)
+    js = callspec is None or callspec.params.get("js", "js") == "js"
 
     def checked(page: Page) -> Page:
         if js:
