@@ -25,6 +25,7 @@ from tests.e2e.pages import (
     messages,
 )
 
+WITHDRAWAL_REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
 # More than any of these screens needs: a control that takes longer is out of reach.
 MAX_TABS = 60
 
@@ -98,8 +99,7 @@ def test_delete_a_device_and_withdraw_with_the_keyboard_alone(
     expect_focus_on(heading(page, t("退会最終確認")), js)
     # 「退会」 without the acknowledgements: refused, and the focus is on what to correct.
     press(page, page.get_by_role("button", name=t("退会"), exact=True), "Enter")
-    refused = page.get_by_role("alert").filter(has_text=t("確認事項のすべてにチェックしてください。"))
-    expect(refused).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text=WITHDRAWAL_REFUSED)).to_be_visible()
     expect_focus_on(page.locator("[role=alert], [aria-invalid=true]").first, js)
     press(page, page.get_by_label(ACK_IRREVERSIBLE, exact=True), "Space")
     press(page, page.get_by_label(ACK_NEW_CONTRACT, exact=True), "Space")
