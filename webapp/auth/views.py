@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -180,10 +181,20 @@ def forgot_password() -> Response:
     return make_response(render_template("auth/forgot_password.html", form=form), status)
 
 
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str) -> Response:
-    """The link of the invitation mail: an invited user chooses their password."""
-    live = find_token(token, TokenPurpose.INVITATION)
+def _password_through_link(
+    token: str,
+    purpose: TokenPurpose,
+    apply: Callable[[str, str], object],
+    *,
+    lead: str,
+    heading: str | None = None,
+) -> Response:
+    """The page of a mailed link where a password is chosen (twice), then 「ログイン」.
+
+    A used, expired or unknown link answers 410; *apply* spends the token and sets the
+    password, and refuses a link spent meanwhile (InvalidLink).
+    """
+    live = find_token(token, purpose)
     if live is None:
         return make_response(render_template("auth/link_invalid.html"), 410)
     user = db.session.get(User, live.user_id)
@@ -191,54 +202,56 @@ def accept_invitation(token: str) -> Response:
     form = NewPasswordForm(email=user.email)
     if request.method == "POST" and form.validate_on_submit():
         try:
-            accept_invitation_with(token, form.password.data)
+            apply(token, form.password.data)
         except InvalidLink:
             return make_response(render_template("auth/link_invalid.html"), 410)
-        flash(_("パスワードを設定しました。ログインしてください。"), "success")
         return redirect(url_for("auth.login"), 303)
     status = 422 if request.method == "POST" else 200
     page = render_template(
-        "auth/reset_password.html",
-        form=form,
+        "auth/reset_password.html", form=form, heading=heading, lead=lead % {"email": user.email}
+    )
+    return make_response(page, status)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> Response:
+    """The link of the invitation mail: an invited user chooses their password."""
+
+    def accept(token: str, password: str) -> None:
+        accept_invitation_with(token, password)
+        flash(_("パスワードを設定しました。ログインしてください。"), "success")
+
+    return _password_through_link(
+        token,
+        TokenPurpose.INVITATION,
+        accept,
         heading=_("パスワードの設定"),
         lead=_(
             "%(email)s のパスワードを設定してください。"
-            "10文字以上で、推測されにくいものにしてください。",
-            email=user.email,
+            "10文字以上で、推測されにくいものにしてください。"
         ),
     )
-    return make_response(page, status)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> Response:
     """Choose a new password through the link of the reset mail."""
-    live = find_token(token, TokenPurpose.PASSWORD_RESET)
-    if live is None:
-        return make_response(render_template("auth/link_invalid.html"), 410)
-    user = db.session.get(User, live.user_id)
-    assert user is not None
-    form = NewPasswordForm(email=user.email)
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            reset_password_with(token, form.password.data)
-        except InvalidLink:
-            return make_response(render_template("auth/link_invalid.html"), 410)
+
+    def reset(token: str, password: str) -> None:
+        reset_password_with(token, password)
         logout_user()
         session.clear()
         flash(_("パスワードを再設定しました。新しいパスワードでログインしてください。"), "success")
-        return redirect(url_for("auth.login"), 303)
-    status = 422 if request.method == "POST" else 200
-    page = render_template(
-        "auth/reset_password.html",
-        form=form,
+
+    return _password_through_link(
+        token,
+        TokenPurpose.PASSWORD_RESET,
+        reset,
         lead=_(
             "%(email)s の新しいパスワードを2回入力してください。"
-            "10文字以上で、推測されにくいものにしてください。",
-            email=user.email,
+            "10文字以上で、推測されにくいものにしてください。"
         ),
     )
-    return make_response(page, status)
 
 
 @bp.post("/language")
