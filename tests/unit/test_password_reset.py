@@ -47,7 +47,7 @@ def test_reset_from_mail_to_new_login(
 
     form = client.get(link)
     assert form.status_code == 200
-    assert "新しいパスワード" in form.get_data(as_text=True)
+    assert '<h1 id="reset-heading">新しいパスワードの設定</h1>' in form.get_data(as_text=True)
     done = client.post_form(link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 303
     assert done.headers["Location"] == "/login"

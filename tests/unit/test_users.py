@@ -50,6 +50,7 @@ def test_invitation_to_first_login(
     viewer = app.test_client()
     assert viewer.login("viewer@example.com", "anything at all").status_code == 401
     page = viewer.get(link).get_data(as_text=True)
+    assert '<h1 id="reset-heading">パスワードの設定</h1>' in page
     assert "viewer@example.com のパスワードを設定してください" in page
     assert viewer.post_form(link, {"password": PASSWORD, "confirm": PASSWORD}).status_code == 303
     assert viewer.get(link).status_code == 410
