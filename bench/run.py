@@ -63,6 +63,7 @@ def seed_scale(env: dict[str, str], total_devices: int, per_contract: int) -> fl
 import datetime as dt, sys, time
 from sqlalchemy import insert, select, func
 from webapp import create_app
+from webapp.database import refresh_planner_statistics
 from webapp.extensions import db
 from webapp.models import Contract, Device, Licence
 from webapp.services.contracts import new_licence_key
@@ -94,6 +95,7 @@ with app.app_context():
         db.session.execute(insert(Device), rows)
         db.session.commit()
         missing -= batch
+    refresh_planner_statistics(db.engine)
 print(round(time.perf_counter() - started, 1))
 """
     out = subprocess.run(

@@ -11,6 +11,7 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from .database import refresh_planner_statistics
 from .enums import CommStatus, LicenceState, Plan, RecordingStatus
 from .extensions import db
 from .identifiers import normalise_licence_key
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
         _ensure_schema()
         started = time.perf_counter()
         result = seed_demo(email, password, devices, seed=seed)
+        refresh_planner_statistics(db.engine)
         click.echo(
             f"Demo contract {result.contract_id}: {result.devices} devices, "
             f"{result.recordings} recordings in {time.perf_counter() - started:.1f} s. "

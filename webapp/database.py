@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
 
 @event.listens_for(Engine, "connect")
@@ -55,3 +55,18 @@ def lock_for_update(session: Any, model: Any, row_id: int) -> bool:
         session.execute(select(model.id).where(model.id == row_id).with_for_update()).first()
         is not None
     )
+
+
+def refresh_planner_statistics(engine: Engine) -> None:
+    """After a bulk load, let the database plan with the new row counts.
+
+    PostgreSQL plans from statistics that autovacuum refreshes only a while after a bulk
+    insert; until then it takes a contract's thousands of devices for a handful and sorts
+    them all for each page of 機器一覧 instead of reading its index in order (6.5 ms
+    against 0.2 ms for 5,000 devices). VACUUM also marks the pages all-visible, so that
+    counting devices reads the index alone. SQLite plans from its indexes as they are.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE)"))
