@@ -18,6 +18,7 @@ from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, Device, Licence, NotificationRecipient, User
+from webapp.services.account import PROFILE_FIELDS
 
 # Any text a browser could send: control characters, NUL, odd Unicode, very long runs.
 hostile = st.one_of(
@@ -129,21 +130,7 @@ def test_delete_form(app: Flask, logged_in: Client, device_id: int, fields: dict
 
 @FUZZ
 @given(
-    fields=form(
-        "company_name",
-        "name",
-        "furigana",
-        "postal_code",
-        "address",
-        "phone_work",
-        "phone_mobile",
-        "phone_home",
-        "wants_news",
-        "email",
-        "current_password",
-        "new_password",
-        "confirm_password",
-    )
+    fields=form(*PROFILE_FIELDS, "email", "current_password", "new_password", "confirm_password")
 )
 def test_contractor_form(app: Flask, logged_in: Client, fields: dict[str, str]) -> None:
     check(app, logged_in, "/account/edit", fields, "/account/edit")

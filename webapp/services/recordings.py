@@ -35,6 +35,13 @@ def _count_files(path: Path) -> int:
     return sum(1 for item in path.rglob("*") if item.is_file())
 
 
+def _remove_folder(sweep: Sweep, folder: Path) -> None:
+    """Remove a folder that no row names any more, counting what went with it."""
+    sweep.files += _count_files(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    sweep.folders += 1
+
+
 def collect_garbage(*, min_age_seconds: float = 600.0) -> Sweep:
     """Remove recording files and folders that no contract, device or recording row names.
 
@@ -53,9 +60,7 @@ def collect_garbage(*, min_age_seconds: float = 600.0) -> Sweep:
             continue
         contract_id = int(match.group(1))
         if contract_id not in contracts:
-            sweep.files += _count_files(contract_dir)
-            shutil.rmtree(contract_dir, ignore_errors=True)
-            sweep.folders += 1
+            _remove_folder(sweep, contract_dir)
             continue
         devices = set(
             db.session.scalars(select(Device.id).where(Device.contract_id == contract_id))
@@ -66,9 +71,7 @@ def collect_garbage(*, min_age_seconds: float = 600.0) -> Sweep:
                 continue
             device_id = int(match.group(1))
             if device_id not in devices:
-                sweep.files += _count_files(device_dir)
-                shutil.rmtree(device_dir, ignore_errors=True)
-                sweep.folders += 1
+                _remove_folder(sweep, device_dir)
                 continue
             named = set(
                 db.session.scalars(
