@@ -115,7 +115,7 @@ def add_recordings(device: Device, count: int = 3) -> list[Recording]:
     for n in range(count):
         key = f"{storage.device_prefix(device.contract_id, device.id)}/rec-{n}.png"
         data = b"\x89PNG fake image " + str(n).encode()
-        storage.write(key, data)
+        storage.write(key, data, content_type="image/png")
         rows.append(
             Recording(
                 device_id=device.id,

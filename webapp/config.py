@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -54,6 +55,23 @@ def _instance_secret(instance_path: Path, filename: str, make: Callable[[], str]
     return value
 
 
+STORAGE_BACKENDS = ("local", "s3")
+
+
+def check_storage(config: Mapping[str, Any]) -> None:
+    """Refuse a recording storage configuration that cannot work."""
+    backend = config.get("STORAGE_BACKEND", "local")
+    if backend not in STORAGE_BACKENDS:
+        raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}")
+    if backend == "s3" and not config.get("S3_BUCKET"):
+        raise ConfigError("STORAGE_BACKEND=s3 requires S3_BUCKET (the bucket for recordings)")
+
+
+def _text(name: str) -> str | None:
+    """Return a variable's value, or None when it is unset or blank."""
+    return (os.environ.get(name) or "").strip() or None
+
+
 def load_config(instance_path: Path) -> dict[str, object]:
     """Build the Flask configuration mapping from environment variables."""
     production = os.environ.get("PORTAL_ENV", "development").strip().lower() == "production"
@@ -82,6 +100,16 @@ def load_config(instance_path: Path) -> dict[str, object]:
         database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
 
     recordings_dir = Path(os.environ.get("RECORDINGS_DIR") or instance_path / "recordings")
+    storage = {
+        "STORAGE_BACKEND": (_text("STORAGE_BACKEND") or "local").lower(),
+        "S3_BUCKET": _text("S3_BUCKET"),
+        # Any S3-compatible server (MinIO, Ceph, …); unset: AWS itself.
+        "S3_ENDPOINT_URL": _text("S3_ENDPOINT_URL"),
+        "S3_REGION": _text("S3_REGION"),
+        # Lets several portals share one bucket, each under its own prefix.
+        "S3_PREFIX": _text("S3_PREFIX") or "",
+    }
+    check_storage(storage)
 
     return {
         "PORTAL_ENV": "production" if production else "development",
@@ -90,6 +118,7 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RECORDINGS_DIR": recordings_dir.resolve(),
+        **storage,
         "SERVICE_NAME": os.environ.get("SERVICE_NAME", "みえますねっと"),
         # Links in mails are built from this, never from the Host header of a request.
         "PORTAL_BASE_URL": base_url or "http://127.0.0.1:5000",
@@ -97,6 +126,10 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SUPPORT_URL": os.environ.get("SUPPORT_URL", "https://www.example.com/support"),
         "DEVICE_DOMAIN_SUFFIX": os.environ.get("DEVICE_DOMAIN_SUFFIX", "miemasu.net"),
         "DEVICES_PER_PAGE": _int("DEVICES_PER_PAGE", 50),
+        # Device API: a device silent this long is 通信断 (it is told to report every third).
+        "DEVICE_SILENCE_SECONDS": _int("DEVICE_SILENCE_SECONDS", 180),
+        "DEVICE_API_RATE_LIMIT": os.environ.get("DEVICE_API_RATE_LIMIT", "120 per minute"),
+        "RECORDING_MAX_BYTES": _int("RECORDING_MAX_BYTES", 10 * 1024 * 1024),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", 12),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
