@@ -52,8 +52,9 @@ run: setup db-upgrade
 	@echo ""
 	@echo "  Portal:      http://$(HOST):$(PORT)/"
 	@echo "  Demo login:  $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo "  A fake camera sends the first camera's images (log: instance/fake-camera.log)."
 	@echo ""
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	scripts/run-demo $(HOST) $(PORT) $(DEMO_EMAIL)
 
 test: setup .chromium-ok
 	@$(MAKE) --no-print-directory suite

@@ -53,7 +53,7 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import crypto, i18n, mail, useragent
+    from . import crypto, i18n, mail, storage, useragent
     from .auth import sessions
     from .extensions import compress, csrf, db, limiter, login_manager, migrate, static_digest
 
@@ -69,18 +69,21 @@ def register_extensions(app: Flask) -> None:
     sessions.init_login_manager(login_manager)
     crypto.init_app(app)
     mail.init_app(app)
+    storage.init_app(app)
     i18n.init_app(app)
     useragent.warm_up()
 
 
 def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .history import bp as history_bp
     from .legal import bp as terms_bp
     from .manage import bp as manage_bp
     from .portal import bp as portal_bp
+    from .recordings import bp as recordings_bp
     from .users import bp as users_bp
 
     for blueprint in (
@@ -88,9 +91,11 @@ def register_blueprints(app: Flask) -> None:
         portal_bp,
         manage_bp,
         devices_bp,
+        recordings_bp,
         account_bp,
         history_bp,
         users_bp,
         terms_bp,
+        api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from .database import refresh_planner_statistics
 from .enums import CommStatus, LicenceState, Plan, RecordingStatus
 from .extensions import db
+from .fakecamera import ApiError, FakeCamera
 from .identifiers import normalise_licence_key
 from .models import Contract, Device, Licence
 from .services.contracts import (
@@ -23,7 +24,8 @@ from .services.contracts import (
     format_licence_key,
     issue_licences,
 )
-from .services.demo import seed_demo
+from .services.demo import demo_camera, seed_demo
+from .services.device_api import issue_api_secret, sweep_silent_devices
 from .services.licences import LicenceNotFound, revoke_licence, send_reminders
 from .services.notifications import record_status
 from .services.recordings import collect_garbage
@@ -205,6 +207,83 @@ def init_app(app: Flask) -> None:
         )
         sent = record_status(device, reported)
         click.echo(f"device {device_id}: {reported.value}, {sent} mail(s) sent")
+
+    @app.cli.command("sweep-status")
+    @click.option(
+        "--every",
+        type=click.IntRange(1),
+        default=None,
+        help="Keep running, sweeping every this many seconds (without cron).",
+    )
+    def sweep_status_command(every: int | None) -> None:
+        """Mark 通信断 the devices silent for DEVICE_SILENCE_SECONDS, and send the mails.
+
+        Run it from cron every minute, or once with --every in the background.
+        """
+        _ensure_schema()
+        while True:
+            changed, mails = sweep_silent_devices()
+            if changed or every is None:
+                click.echo(f"{changed} device(s) now offline, {mails} mail(s) sent")
+            if every is None:
+                return
+            db.session.remove()
+            time.sleep(every)
+
+    @app.cli.command("issue-device-secret")
+    @click.argument("device_id", type=int)
+    def issue_device_secret_command(device_id: int) -> None:
+        """Issue DEVICE_ID a new API secret and print it (the old one stops working).
+
+        For operators and demos; contractors get theirs from 機器登録 and 機器設定.
+        """
+        _ensure_schema()
+        device = db.session.get(Device, device_id)
+        if device is None:
+            raise click.ClickException(f"no device {device_id}")
+        secret = issue_api_secret(device)
+        db.session.commit()
+        click.echo(secret)
+
+    @app.cli.command("fake-camera")
+    @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+    @click.option("--device-id", type=int, help="The device to act as (with --secret).")
+    @click.option("--secret", help="Its API secret, as shown at 機器登録 or 機器設定.")
+    @click.option(
+        "--demo-email",
+        help="Instead: act as the first camera of this contractor's contract, with a new "
+        "secret issued here (demos).",
+    )
+    @click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(0.1))
+    @click.option("--count", type=click.IntRange(1), help="Stop after this many rounds.")
+    def fake_camera_command(
+        base_url: str,
+        device_id: int | None,
+        secret: str | None,
+        demo_email: str | None,
+        interval: float,
+        count: int | None,
+    ) -> None:
+        """Pretend to be a camera: a heartbeat and a generated image every INTERVAL seconds."""
+        if demo_email:
+            _ensure_schema()
+            device = demo_camera(demo_email)
+            if device is None:
+                raise click.ClickException(f"no camera in the contract of {demo_email}")
+            device_id, secret = device.id, issue_api_secret(device)
+            db.session.commit()
+            db.session.remove()
+        if device_id is None or not secret:
+            raise click.ClickException("give --device-id and --secret, or --demo-email")
+        camera = FakeCamera(base_url, device_id, secret)
+        click.echo(f"fake camera {device_id} reporting to {base_url} every {interval:g} s")
+        try:
+            camera.run(interval=interval, count=count, log=click.echo)
+        except ApiError as error:
+            raise click.ClickException(f"the portal refused camera {device_id}: {error}") from error
+        except KeyboardInterrupt:
+            pass
+        click.echo(f"{camera.sent['heartbeats']} heartbeat(s), {camera.sent['uploads']} upload(s)")
 
     @app.cli.command("publish-terms")
     @click.option("--version", "version", required=True, help="A new version label, e.g. 2.0.")

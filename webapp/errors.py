@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 
-from flask import Flask, flash, make_response, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -16,6 +17,8 @@ from .htmx import hx_redirect, is_htmx, vary_on_htmx
 from .i18n import lazy as _l
 
 log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 MESSAGES: dict[int, tuple[str, str]] = {
     400: (_l("リクエストが正しくありません。"), _l("入力内容を確認して、もう一度お試しください。")),
@@ -38,6 +41,12 @@ def render_error(
     status: int, title: str, message: str = "", link: tuple[str, str] | None = None
 ) -> Response:
     """Render an error: a whole page, or for htmx a message swapped into the message area."""
+    if request.path.startswith(API_PREFIX):
+        # Devices read JSON: an unknown API path or a failure inside the API is JSON too.
+        phrase = HTTPStatus(status).phrase
+        response = jsonify(error=phrase.lower().replace(" ", "_"), message=phrase + ".")
+        response.status_code = status
+        return response
     if is_htmx():
         body = render_template("errors/_message.html", title=title, message=message, link=link)
         response = make_response(body, status)

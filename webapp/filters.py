@@ -23,12 +23,13 @@ def date_ja(value: dt.date | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def datetime_ja(value: dt.datetime | None) -> str:
-    """2019/07/08 15:24 in Japan time (values are stored in UTC)."""
+def datetime_ja(value: dt.datetime | None, seconds: bool = False) -> str:
+    """2019/07/08 15:24 (or 15:24:05) in Japan time (values are stored in UTC)."""
     if value is None:
         return ""
     local = value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE)
-    return local.strftime("%Y-%m-%d %H:%M" if current_language() == "en" else "%Y/%m/%d %H:%M")
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return local.strftime(("%Y-%m-%d " if current_language() == "en" else "%Y/%m/%d ") + clock)
 
 
 def badge(status: LabelledEnum, muted: bool = False) -> Markup:

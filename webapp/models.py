@@ -303,6 +303,11 @@ class Device(Model):
     )
     setup_completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The device API secret: only its SHA-256 digest is kept; the secret is shown once.
+    api_secret_digest: Mapped[str | None] = deferred(mapped_column(String(64), unique=True))
+    api_secret_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # When the device last reported itself alive (heartbeat); None before its first one.
+    last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     licence: Mapped[Licence] = relationship(lazy="joined", innerjoin=True)
     notification_setting: Mapped[NotificationSetting | None] = relationship(
@@ -352,18 +357,25 @@ def format_mac(mac: str) -> str:
 
 
 class Recording(Model):
-    """One stored recording: this row plus a file under RECORDINGS_DIR."""
+    """One stored recording: this row plus an object in the recording storage."""
 
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        # A retried upload carries the same key: the second finds the first.
+        UniqueConstraint("device_id", "idempotency_key"),
+        Index("ix_recording_device_id_captured_at", "device_id", "captured_at", "id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
     kind: Mapped[RecordingKind] = mapped_column(enum_column(RecordingKind))
     captured_at: Mapped[dt.datetime] = mapped_column(DateTime)
     content_type: Mapped[str] = mapped_column(String(50))
     size_bytes: Mapped[int] = mapped_column(Integer)
-    # Path relative to RECORDINGS_DIR.
+    # Key in the recording storage (a path under RECORDINGS_DIR, or an object key).
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # Chosen by the device for each upload (None for recordings that did not come by the API).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeviceExchange(Model):

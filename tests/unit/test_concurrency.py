@@ -7,6 +7,7 @@ TEST_DATABASE_URL, on PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +15,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, LicenceFactory, add_recordings
-from tests.unit.conftest import Account
-from webapp.enums import DeviceKind, LicenceState
+from tests.factories import DeviceFactory, LicenceFactory, add_recipient, add_recordings
+from tests.unit.conftest import Account, Mailbox
+from webapp.enums import CommStatus, DeviceKind, LicenceState, RecordingStatus
 from webapp.extensions import db
 from webapp.models import (
     AuditEvent,
@@ -26,8 +27,10 @@ from webapp.models import (
     Licence,
     NotificationSetting,
     Recording,
+    utcnow,
 )
 from webapp.services.account import DevicesRemain, withdraw_contract
+from webapp.services.device_api import heartbeat, sweep_silent_devices
 from webapp.services.devices import (
     delete_device,
     exchange_device,
@@ -114,7 +117,7 @@ def test_withdrawal_racing_a_registration_never_loses_a_device(
                     model="WV-S1131",
                     mac=mac,
                     kind=DeviceKind.CAMERA,
-                ).id
+                ).device.id
 
             return go
 
@@ -174,7 +177,7 @@ def test_two_registrations_with_one_key(app: Flask, contractor: Account) -> None
                     model="WV-S1131",
                     mac=mac,
                     kind=DeviceKind.CAMERA,
-                ).id
+                ).device.id
 
             return go
 
@@ -202,7 +205,7 @@ def test_two_registrations_of_one_mac(app: Flask, contractor: Account) -> None:
                     model="WV-S1131",
                     mac="008045EEEE01",
                     kind=DeviceKind.CAMERA,
-                ).id
+                ).device.id
 
             return go
 
@@ -213,3 +216,47 @@ def test_two_registrations_of_one_mac(app: Flask, contractor: Account) -> None:
     assert count(app, Device, Device.mac == "008045EEEE01") == 1
     # The loser's key was not consumed.
     assert count(app, Licence, Licence.state == LicenceState.UNUSED) == 1
+
+
+def test_racing_reports_of_one_change_mail_once(
+    app: Flask, contractor: Account, smtp: Mailbox
+) -> None:
+    """Four heartbeats at once bring a device online: one change, one mail per address.
+
+    Then the sweep and a late heartbeat race over a silent device: whichever wins, the
+    status is consistent with the mails sent.
+    """
+    with app.app_context():
+        device = DeviceFactory(
+            contract_id=contractor.contract_id, comm_status=CommStatus.NEVER_CONNECTED
+        )
+        device_id = device.id
+        add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
+
+    def beater() -> Callable[[], int]:
+        device = db.session.get(Device, device_id)  # all read 未接続 before any writes
+
+        def go() -> int:
+            return heartbeat(device, RecordingStatus.CONTINUOUS, "127.0.0.1")
+
+        return go
+
+    outcomes = race(app, beater, beater, beater, beater)
+    assert sorted(outcomes) == ["ok:0", "ok:0", "ok:0", "ok:1"], outcomes
+    assert len(smtp.messages) == 1
+    with app.app_context():
+        assert db.session.get(Device, device_id).comm_status is CommStatus.ONLINE
+        db.session.get(Device, device_id).last_heartbeat_at = utcnow() - dt.timedelta(hours=1)
+        db.session.commit()
+
+    def sweeper() -> Callable[[], tuple[int, int]]:
+        return sweep_silent_devices
+
+    outcomes = race(app, sweeper, beater)
+    assert all(outcome.startswith("ok") for outcome in outcomes), outcomes
+    with app.app_context():
+        status = db.session.get(Device, device_id).comm_status
+    # Online at the end: either the heartbeat came first (no change, no mail) or the
+    # sweep did (two changes, two mails). Never one mail and a wrong status.
+    assert status is CommStatus.ONLINE
+    assert len(smtp.messages) in {1, 3}, outcomes

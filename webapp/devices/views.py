@@ -19,6 +19,7 @@ from ..htmx import hx_redirect, is_htmx, see_other
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
+from ..recordings.queries import latest_images
 from ..screens import render_screen
 from ..services.devices import (
     AlreadyDeleted,
@@ -140,9 +141,10 @@ def _detail_context(device_id: int, tab: str) -> dict[str, Any]:
 
 
 def _render_tab(device_id: int, tab: str) -> Response:
-    return render_screen(
-        "devices/detail.html", blocks=("device_panel",), **_detail_context(device_id, tab)
-    )
+    context = _detail_context(device_id, tab)
+    if tab == "info":
+        context["latest_image"] = latest_images([device_id]).get(device_id)
+    return render_screen("devices/detail.html", blocks=("device_panel",), **context)
 
 
 @bp.get("/<id:device_id>")
@@ -233,7 +235,7 @@ def register() -> Response:
         status = 422 if request.method == "POST" else 200
         return render_screen("devices/register.html", status=status, **context)
     try:
-        device = register_device(
+        device, api_secret = register_device(
             current_user.contract_id,
             key=form.normalised_key,
             name=form.name.data,
@@ -258,7 +260,22 @@ def register() -> Response:
         ),
         "success",
     )
-    return see_other(url_for("devices.detail", device_id=device.id))
+    return _show_api_secret(device.id, api_secret, status=201)
+
+
+def _show_api_secret(device_id: int, api_secret: str, *, status: int = 200) -> Response:
+    """Answer with 機器情報 and, this once, the device's new API secret.
+
+    The secret is rendered into this response and never stored in the clear, so it is not
+    a redirect: there is no second chance to read it (機器設定 issues a new one).
+    """
+    context = _detail_context(device_id, "info")
+    response = render_screen("devices/detail.html", status=status, api_secret=api_secret, **context)
+    detail_url = url_for("devices.detail", device_id=device_id, back=context["back"] or None)
+    response.headers["HX-Push-Url"] = detail_url
+    if status == 201:
+        response.headers["Location"] = detail_url
+    return response
 
 
 @bp.route("/<id:device_id>/edit", methods=["GET", "POST"])
@@ -296,12 +313,12 @@ def setup(device_id: int) -> Response:
     device = context["device"]
     detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
     try:
-        complete_setup(device)
+        api_secret = complete_setup(device)
     except Refused as refused:
         flash(refused.message, "error")
         return see_other(detail_url)
     flash(_("機器「%(name)s」の機器設定が完了しました。", name=device.name), "success")
-    return see_other(detail_url)
+    return _show_api_secret(device.id, api_secret)
 
 
 @bp.route("/<id:device_id>/exchange", methods=["GET", "POST"])

@@ -311,6 +311,21 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
     # Files before the commit: should it fail, stray files are harmless, whereas rows
     # naming files that were never written would not be.
     for key, data in files:
-        storage.write(key, data)
+        storage.write(key, data, content_type="image/png")
     db.session.commit()
     return DemoResult(contract_id=contract.id, devices=len(device_ids), recordings=len(files))
+
+
+def demo_camera(email: str) -> Device | None:
+    """The first camera, by id, of the contract whose contractor has *email* (for demos)."""
+    return db.session.scalar(
+        select(Device)
+        .join(User, User.contract_id == Device.contract_id)
+        .where(
+            User.email == email.strip().lower(),
+            User.role == Role.CONTRACTOR,
+            Device.kind == DeviceKind.CAMERA,
+        )
+        .order_by(Device.id)
+        .limit(1)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import delete, exists, select, update
@@ -31,6 +32,12 @@ from ..models import (
     key_digest,
     utcnow,
 )
+from .device_api import issue_api_secret
+
+
+class Registration(NamedTuple):
+    device: Device
+    api_secret: str  # shown once, never stored
 
 
 class Refused(Exception):
@@ -153,11 +160,12 @@ def register_device(
     mac: str,
     kind: DeviceKind,
     today: dt.date | None = None,
-) -> Device:
+) -> Registration:
     """Register a device with an unused licence key (機器登録), in one transaction.
 
     *key* and *mac* are already normalised. Raises Refused with the field at fault, or
     AlreadyDone when this very device was just registered with this key (a double submit).
+    The device's API secret is issued with it: returned here, and never readable again.
     """
     today = today or dt.date.today()
     same = already_registered(contract_id, key, mac)
@@ -194,6 +202,7 @@ def register_device(
             service_status=ServiceStatus.AWAITING_SETUP,
             service_started_on=today,
         )
+        api_secret = issue_api_secret(device)
         db.session.add(device)
         db.session.flush()
         db.session.add(NotificationSetting(device_id=device.id))
@@ -213,7 +222,7 @@ def register_device(
     except BaseException:
         db.session.rollback()
         raise
-    return device
+    return Registration(device, api_secret)
 
 
 def update_device(
@@ -271,16 +280,19 @@ def update_device(
     return changed
 
 
-def complete_setup(device: Device, *, today: dt.date | None = None) -> None:
+def complete_setup(device: Device, *, today: dt.date | None = None) -> str:
     """Run 機器設定: the device is (re)configured for the service it is subscribed to.
 
-    機器設定 becomes 完了 with the time, and サービス稼働状態 サービス有効.
+    機器設定 becomes 完了 with the time, and サービス稼働状態 サービス有効. The device gets a
+    new API secret (after a factory reset it has lost the old one, which stops working):
+    returned here to be shown once.
     """
     if device.licence.effective_state(today) is not LicenceState.IN_USE:
         raise Refused("", LICENCE_LAPSED)
     try:
         device.setup_completed_at = utcnow()
         device.service_status = ServiceStatus.ACTIVE
+        api_secret = issue_api_secret(device)
         record_event(
             "device.setup",
             contract_id=device.contract_id,
@@ -292,6 +304,7 @@ def complete_setup(device: Device, *, today: dt.date | None = None) -> None:
     except BaseException:
         db.session.rollback()
         raise
+    return api_secret
 
 
 def exchange_device(
@@ -323,6 +336,10 @@ def exchange_device(
                 comm_status=CommStatus.NEVER_CONNECTED,
                 recording_status=RecordingStatus.STOPPED,
                 global_ip=None,
+                # The old hardware stops speaking for this device; 機器設定 issues a new secret.
+                api_secret_digest=None,
+                api_secret_issued_at=None,
+                last_heartbeat_at=None,
             )
             .returning(Device.id),
             execution_options={"synchronize_session": False},

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
+
 from sqlalchemy import delete, insert, select
 
 from ..audit import record_event
+from ..database import lock_for_update
 from ..enums import CommStatus, RecordingStatus, Role
 from ..extensions import db
 from ..i18n import lazy as _l
@@ -89,50 +93,94 @@ def set_device_events(contract_id: int, shown: set[int], ticked: dict[str, set[i
     return changed
 
 
+@dataclass
+class StatusReport:
+    """What applying a device's report changed, and how many mails went out."""
+
+    changes: list[tuple[CommStatus | RecordingStatus, CommStatus | RecordingStatus]] = field(
+        default_factory=list
+    )
+    mails: int = 0
+
+
 def record_status(device: Device, status: CommStatus | RecordingStatus) -> int:
-    """Apply a status a device reported; mail the contract's addresses if its settings ask.
+    """Apply one status a device reported (what a heartbeat does); return the mails sent."""
+    return report_status(device.id, [status]).mails
+
+
+def report_status(
+    device_id: int,
+    statuses: list[CommStatus | RecordingStatus],
+    *,
+    heartbeat_at: dt.datetime | None = None,
+    global_ip: str | None = None,
+    silent_since: dt.datetime | None = None,
+) -> StatusReport:
+    """Apply the statuses a device reported, then mail each change the settings ask for.
 
     Only a change sends mail: 通信状態 changes when 通信状態の変化 is on, and 録画停止 when the
-    recording stops and 録画停止 is on. Returns the number of mails sent.
+    recording stops and 録画停止 is on. The device's row is locked while its statuses are
+    compared and changed, so of two reports of one change (two heartbeats, a heartbeat and
+    the sweep) exactly one sees it, and its mails go out once. Mails are sent after the
+    commit: a failing mail server never undoes a status. With *silent_since*, the change is
+    only made if the device has still not been heard from since then (the sweep's guard).
     """
-    setting = db.session.get(NotificationSetting, device.id)
-    event: str | None = None
-    previous: CommStatus | RecordingStatus
-    if isinstance(status, CommStatus):
-        if device.comm_status is status:
-            return 0
-        previous = device.comm_status
-        device.comm_status = status
-        if setting is None or setting.on_comm_change:
-            event = "comm"
-    else:
-        if device.recording_status is status:
-            return 0
-        previous = device.recording_status
-        device.recording_status = status
-        if status is RecordingStatus.STOPPED and (setting is None or setting.on_recording_stop):
-            event = "recording"
-    sent = 0
+    report = StatusReport()
     try:
-        if event:
-            locale = db.session.scalar(
-                select(User.locale).where(
-                    User.contract_id == device.contract_id, User.role == Role.CONTRACTOR
-                )
-            )
-            for address in recipients_of(device.contract_id):
-                send_mail(
-                    address,
-                    "device_status",
-                    locale=locale,
-                    device=device,
-                    event=event,
-                    previous=previous,
-                    status=status,
-                )
-                sent += 1
+        if not lock_for_update(db.session, Device, device_id):
+            db.session.rollback()
+            return report
+        device = db.session.get(Device, device_id, populate_existing=True)
+        assert device is not None
+        heard = device.last_heartbeat_at
+        if silent_since is None or heard is None or heard < silent_since:
+            for status in statuses:
+                attribute = "comm_status" if isinstance(status, CommStatus) else "recording_status"
+                previous = getattr(device, attribute)
+                if previous is not status:
+                    setattr(device, attribute, status)
+                    report.changes.append((previous, status))
+        if heartbeat_at is not None:
+            device.last_heartbeat_at = heartbeat_at
+            device.global_ip = global_ip
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    for previous, status in report.changes:
+        report.mails += _mail_change(device, previous, status)
+    return report
+
+
+def _mail_change(
+    device: Device,
+    previous: CommStatus | RecordingStatus,
+    status: CommStatus | RecordingStatus,
+) -> int:
+    setting = db.session.get(NotificationSetting, device.id)
+    if isinstance(status, CommStatus):
+        event = "comm" if setting is None or setting.on_comm_change else None
+    elif status is RecordingStatus.STOPPED and (setting is None or setting.on_recording_stop):
+        event = "recording"
+    else:
+        event = None
+    if event is None:
+        return 0
+    locale = db.session.scalar(
+        select(User.locale).where(
+            User.contract_id == device.contract_id, User.role == Role.CONTRACTOR
+        )
+    )
+    sent = 0
+    for address in recipients_of(device.contract_id):
+        send_mail(
+            address,
+            "device_status",
+            locale=locale,
+            device=device,
+            event=event,
+            previous=previous,
+            status=status,
+        )
+        sent += 1
     return sent

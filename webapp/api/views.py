@@ -1,0 +1,167 @@
+"""Device API endpoints: who the device is, heartbeats, and recording uploads.
+
+Every answer is JSON, errors included ({"error": code, "message": text}); no cookie,
+session or CSRF token is involved: each request carries the device's own secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ..enums import RecordingStatus
+from ..extensions import csrf, limiter
+from ..services.device_api import (
+    ApiRefused,
+    authenticate,
+    device_summary,
+    heartbeat,
+    parse_captured_at,
+    recording_summary,
+    store_upload,
+)
+from . import bp
+
+# A heartbeat is a few dozen bytes; anything much larger is not one.
+MAX_JSON_BYTES = 16 * 1024
+
+csrf.exempt(bp)
+
+
+def json_error(status: int, code: str, message: str) -> Response:
+    response = jsonify(error=code, message=message)
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ApiRefused)
+def refused(error: ApiRefused) -> Response:
+    response = json_error(error.status, error.code, error.message)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="device"'
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_")
+    response = json_error(status, code, error.description or error.name)
+    if status == 429 and hasattr(error, "limit"):
+        response.headers["Retry-After"] = str(error.limit.limit.get_expiry())
+    return response
+
+
+def _credential_key() -> str:
+    """Rate limits count per device: per secret presented (never the secret itself)."""
+    presented = request.headers.get("Authorization", "")
+    return "device-api:" + hashlib.sha256(presented.encode()).hexdigest()[:32]
+
+
+def _refused_credentials(response: Response) -> bool:
+    return response.status_code == 401
+
+
+per_device = limiter.limit(
+    lambda: current_app.config["DEVICE_API_RATE_LIMIT"], key_func=_credential_key
+)
+# Guessing secrets from one address: only refused ones count.
+per_client = limiter.limit(
+    "60 per minute", key_func=get_remote_address, deduct_when=_refused_credentials
+)
+
+
+def _device(device_id: int) -> Any:
+    return authenticate(device_id, request.headers.get("Authorization"))
+
+
+def _json_object() -> dict[str, Any]:
+    """The request body as a JSON object ({} when empty), or a 400/413/415 JSON error."""
+    request.max_content_length = MAX_JSON_BYTES
+    body = request.get_data(cache=True)
+    if not body.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise ApiRefused(415, "unsupported_media_type", "Send JSON (application/json).")
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiRefused(400, "invalid_json", "The body is not valid JSON.") from exc
+    if not isinstance(value, dict):
+        raise ApiRefused(400, "invalid_json", "The body must be a JSON object.")
+    return value
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The API described as an OpenAPI 3.1 document."""
+    return jsonify(_openapi_document())
+
+
+@cache
+def _openapi_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (Path(__file__).parent / "openapi.json").read_text(encoding="utf-8")
+    )
+    return document
+
+
+@bp.get("/devices/<id:device_id>")
+@per_client
+@per_device
+def device(device_id: int) -> Response:
+    """What the portal knows about the calling device."""
+    return jsonify(device_summary(_device(device_id)))
+
+
+@bp.post("/devices/<id:device_id>/heartbeat")
+@per_client
+@per_device
+def device_heartbeat(device_id: int) -> Response:
+    """The device is alive; it may also say its 録画状態."""
+    device = _device(device_id)
+    body = _json_object()
+    recording = body.get("recording")
+    if recording is not None:
+        if not isinstance(recording, str) or recording not in {s.value for s in RecordingStatus}:
+            allowed = ", ".join(s.value for s in RecordingStatus)
+            raise ApiRefused(422, "invalid_recording", f"'recording' must be one of: {allowed}.")
+        recording = RecordingStatus.of(recording)
+    heartbeat(device, recording, request.remote_addr)
+    return jsonify(device_summary(device))
+
+
+@bp.post("/devices/<id:device_id>/recordings")
+@per_client
+@per_device
+def upload_recording(device_id: int) -> Response:
+    """Store a still image or a clip: the body is the file, its type in Content-Type."""
+    device = _device(device_id)
+    request.max_content_length = current_app.config["RECORDING_MAX_BYTES"]
+    idempotency_key = request.headers.get("Idempotency-Key", "").strip()
+    if not idempotency_key:
+        raise ApiRefused(422, "invalid_idempotency_key", "Idempotency-Key is required.")
+    captured_at = parse_captured_at(request.headers.get("X-Captured-At"))
+    data = request.get_data(cache=False)
+    if not data:
+        raise ApiRefused(400, "empty_body", "The body must be the image or clip.")
+    upload = store_upload(
+        device,
+        data=data,
+        content_type=request.mimetype,
+        captured_at=captured_at,
+        idempotency_key=idempotency_key,
+    )
+    response = jsonify(recording_summary(upload.recording))
+    response.status_code = 201 if upload.created else 200
+    if not upload.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
