@@ -31,5 +31,13 @@ class FieldCipher:
             raise ConfigError("a stored secret cannot be decrypted with ENCRYPTION_KEYS") from exc
 
 
+    def decrypt_fresh(self, token: str, max_age: int) -> str | None:
+        """Return what *token* holds if it was made less than *max_age* seconds ago."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii"), ttl=max_age).decode()
+        except (InvalidToken, UnicodeError):
+            return None
+
+
 def init_app(app: Flask) -> None:
     app.extensions["field_cipher"] = FieldCipher(app.config["ENCRYPTION_KEYS"])

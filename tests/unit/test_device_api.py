@@ -407,6 +407,10 @@ def test_uploads_go_with_the_device_when_it_is_deleted(
 # --- Secrets issued by the portal ---------------------------------------------------------
 
 
+def shown_secret(html: str) -> str:
+    return html.split('id="api-secret-value" class="mono" type="text" value="')[1].split('"')[0]
+
+
 def test_registration_shows_a_working_secret_once(
     app: Flask, logged_in: Any, api: FlaskClient, contractor: Account
 ) -> None:
@@ -424,27 +428,50 @@ def test_registration_shows_a_working_secret_once(
             "kind": "camera",
         },
     )
-    assert response.status_code == 201
-    html = response.get_data(as_text=True)
+    assert response.status_code == 303
+    detail = response.headers["Location"]
+    html = logged_in.get(detail).get_data(as_text=True)
     assert "機器認証キー" in html and "この画面を離れると二度と表示されません" in html
-    secret = html.split('id="api-secret-value" class="mono" type="text" value="')[1].split('"')[0]
+    secret = shown_secret(html)
+    # It crossed the redirect encrypted, never in the clear.
+    assert secret not in response.headers.get("Set-Cookie", "")
     with app.app_context():
         device_id = db.session.scalar(select(Device.id).where(Device.name == "新カメラ"))
     registered = ApiDevice(device_id, secret, contractor.contract_id)
     assert beat(api, registered).status_code == 200
-    # The detail page never shows it again.
-    assert secret not in logged_in.get(f"/devices/{device_id}").get_data(as_text=True)
+    # Reloading the page does not show it again.
+    assert "機器認証キー" not in logged_in.get(detail).get_data(as_text=True)
     # 機器設定 issues a new one; the old one stops working.
-    setup = logged_in.post_form(f"/devices/{device_id}/setup", token_from=f"/devices/{device_id}")
-    assert setup.status_code == 200
-    new_secret = (
-        setup.get_data(as_text=True)
-        .split('id="api-secret-value" class="mono" type="text" value="')[1]
-        .split('"')[0]
-    )
+    setup = logged_in.post_form(f"/devices/{device_id}/setup", token_from=detail)
+    assert setup.status_code == 303
+    # An htmx tab swap does not use it up: the page shows it.
+    panel = logged_in.get(detail, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "機器認証キー" not in panel
+    new_secret = shown_secret(logged_in.get(setup.headers["Location"]).get_data(as_text=True))
     assert new_secret != secret
     assert beat(api, registered).status_code == 401
     assert beat(api, ApiDevice(device_id, new_secret, 0)).status_code == 200
+
+
+def test_a_handed_over_secret_is_shown_only_for_its_device_and_while_fresh(
+    app: Flask, logged_in: Any, contractor: Account
+) -> None:
+    with app.app_context():
+        first = DeviceFactory(contract_id=contractor.contract_id).id
+        second = DeviceFactory(contract_id=contractor.contract_id).id
+    setup = logged_in.post_form(f"/devices/{first}/setup", token_from=f"/devices/{first}")
+    assert setup.status_code == 303
+    assert "機器認証キー" not in logged_in.get(f"/devices/{second}").get_data(as_text=True)
+    assert "機器認証キー" in logged_in.get(f"/devices/{first}").get_data(as_text=True)
+    assert "機器認証キー" not in logged_in.get(f"/devices/{first}").get_data(as_text=True)
+    logged_in.post_form(f"/devices/{first}/setup", token_from=f"/devices/{first}")
+    with logged_in.session_transaction() as session:
+        token = session["new_api_secret"]["secret"]
+    with app.app_context():
+        cipher = app.extensions["field_cipher"]
+        assert cipher.decrypt_fresh(token, 300)
+        assert cipher.decrypt_fresh(token, -1) is None  # older than its time: not shown
+        assert cipher.decrypt_fresh("garbage", 300) is None
 
 
 def test_exchange_retires_the_old_hardwares_secret(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, flash, g, request, url_for
+from flask import current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from ..access import contractor_required
 from ..enums import DeviceKind
 from ..extensions import limiter
-from ..htmx import hx_redirect, is_htmx, see_other
+from ..htmx import hx_redirect, is_htmx, see_other, wants_fragment
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
@@ -144,6 +144,8 @@ def _render_tab(device_id: int, tab: str) -> Response:
     context = _detail_context(device_id, tab)
     if tab == "info":
         context["latest_image"] = latest_images([device_id]).get(device_id)
+        if not wants_fragment():  # the panel alone never carries it: keep it for the page
+            context["api_secret"] = _take_api_secret(device_id)
     return render_screen("devices/detail.html", blocks=("device_panel",), **context)
 
 
@@ -260,22 +262,32 @@ def register() -> Response:
         ),
         "success",
     )
-    return _show_api_secret(device.id, api_secret, status=201)
+    return _hand_over_api_secret(
+        device.id, api_secret, url_for("devices.detail", device_id=device.id)
+    )
 
 
-def _show_api_secret(device_id: int, api_secret: str, *, status: int = 200) -> Response:
-    """Answer with 機器情報 and, this once, the device's new API secret.
+# A new API secret rides the session (encrypted) across the redirect after 機器登録 or
+# 機器設定, and is shown by the next 機器情報 of that device, once.
+API_SECRET_KEY = "new_api_secret"
+API_SECRET_MAX_AGE = 300
 
-    The secret is rendered into this response and never stored in the clear, so it is not
-    a redirect: there is no second chance to read it (機器設定 issues a new one).
-    """
-    context = _detail_context(device_id, "info")
-    response = render_screen("devices/detail.html", status=status, api_secret=api_secret, **context)
-    detail_url = url_for("devices.detail", device_id=device_id, back=context["back"] or None)
-    response.headers["HX-Push-Url"] = detail_url
-    if status == 201:
-        response.headers["Location"] = detail_url
-    return response
+
+def _hand_over_api_secret(device_id: int, api_secret: str, detail_url: str) -> Response:
+    cipher = current_app.extensions["field_cipher"]
+    session[API_SECRET_KEY] = {"device": device_id, "secret": cipher.encrypt(api_secret)}
+    return see_other(detail_url)
+
+
+def _take_api_secret(device_id: int) -> str | None:
+    """Return the secret just issued to this device, if this is the page that shows it."""
+    pending = session.get(API_SECRET_KEY)
+    if not isinstance(pending, dict) or pending.get("device") != device_id:
+        return None
+    session.pop(API_SECRET_KEY)
+    cipher = current_app.extensions["field_cipher"]
+    secret: str | None = cipher.decrypt_fresh(str(pending.get("secret")), API_SECRET_MAX_AGE)
+    return secret
 
 
 @bp.route("/<id:device_id>/edit", methods=["GET", "POST"])
@@ -318,7 +330,7 @@ def setup(device_id: int) -> Response:
         flash(refused.message, "error")
         return see_other(detail_url)
     flash(_("機器「%(name)s」の機器設定が完了しました。", name=device.name), "success")
-    return _show_api_secret(device.id, api_secret)
+    return _hand_over_api_secret(device.id, api_secret, detail_url)
 
 
 @bp.route("/<id:device_id>/exchange", methods=["GET", "POST"])
