@@ -175,3 +175,66 @@ def test_reset_and_language_forms(client: Client, email: str, lang: str, next_ur
     response = client.post_form("/language", {"lang": lang, "next": next_url}, token_from="/login")
     assert response.status_code < 500
     assert response.headers.get("Location", "/").startswith("/")
+
+
+# --- The device API: whatever a device (or anyone) sends, a JSON 4xx, never a 5xx ----------
+
+header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80
+)  # HTTP header values are Latin-1 printable text
+
+
+@pytest.fixture
+def api_device(app: Flask, contractor: Account) -> tuple[int, str]:
+    from webapp.enums import CommStatus
+    from webapp.services.device_api import issue_api_secret
+
+    with app.app_context():
+        device = DeviceFactory(
+            contract_id=contractor.contract_id, comm_status=CommStatus.NEVER_CONNECTED
+        )
+        secret = issue_api_secret(device)
+        db.session.commit()
+        return device.id, secret
+
+
+@FUZZ
+@given(
+    body=st.one_of(st.binary(max_size=300), hostile.map(str.encode)),
+    content_type=st.one_of(
+        st.sampled_from(["application/json", "image/png", "image/jpeg", "video/mp4", ""]),
+        header_text,
+    ),
+    key=header_text,
+    captured_at=header_text,
+    wrong_secret=st.booleans(),
+)
+def test_the_device_api_answers_any_input_with_json(
+    app: Flask,
+    api_device: tuple[int, str],
+    body: bytes,
+    content_type: str,
+    key: str,
+    captured_at: str,
+    wrong_secret: bool,
+) -> None:
+    from webapp.models import Recording
+
+    device_id, secret = api_device
+    client = app.test_client()
+    headers = {
+        "Authorization": f"Bearer {secret}{'x' if wrong_secret else ''}",
+        "Content-Type": content_type,
+        "Idempotency-Key": key,
+        "X-Captured-At": captured_at,
+    }
+    for path in ("heartbeat", "recordings"):
+        response = client.post(f"/api/v1/devices/{device_id}/{path}", data=body, headers=headers)
+        assert response.status_code < 500, response.get_data(as_text=True)
+        assert response.mimetype == "application/json"
+        if response.status_code >= 400:
+            assert set(response.get_json()) == {"error", "message"}
+    with app.app_context():
+        stored = db.session.scalars(select(Recording)).all()
+    # Anything stored is exactly a valid upload of these bytes.
+    assert all(recording.size_bytes == len(body) for recording in stored)
