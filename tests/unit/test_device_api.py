@@ -382,6 +382,11 @@ def test_a_bad_upload_is_a_json_error_and_stores_nothing(
     assert not list((app.config["RECORDINGS_DIR"]).rglob("*.*"))
 
 
+def test_uploads_may_be_larger_than_a_form(app: Flask, api: FlaskClient, camera: ApiDevice) -> None:
+    big = PNG + b"\x00" * (3 * 1024 * 1024)  # forms stop at MAX_CONTENT_LENGTH (1 MiB)
+    assert upload(api, camera, big).status_code == 201
+
+
 def test_an_oversize_upload_is_413(app: Flask, api: FlaskClient, camera: ApiDevice) -> None:
     app.config["RECORDING_MAX_BYTES"] = 1000
     assert upload(api, camera, PNG + b"\x00" * 900).status_code == 201
