@@ -222,7 +222,14 @@ def init_app(app: Flask) -> None:
         """
         _ensure_schema()
         while True:
-            changed, mails = sweep_silent_devices()
+            try:
+                changed, mails = sweep_silent_devices()
+            except Exception:
+                if every is None:
+                    raise
+                # A database that is down for a moment must not end the background sweep.
+                app.logger.exception("sweep-status failed; retrying in %s s", every)
+                changed = mails = 0
             if changed or every is None:
                 click.echo(f"{changed} device(s) now offline, {mails} mail(s) sent")
             if every is None:

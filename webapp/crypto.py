@@ -30,7 +30,6 @@ class FieldCipher:
         except InvalidToken as exc:
             raise ConfigError("a stored secret cannot be decrypted with ENCRYPTION_KEYS") from exc
 
-
     def decrypt_fresh(self, token: str, max_age: int) -> str | None:
         """Return what *token* holds if it was made less than *max_age* seconds ago."""
         try:

@@ -374,8 +374,10 @@ class Recording(Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     # Key in the recording storage (a path under RECORDINGS_DIR, or an object key).
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
-    # Chosen by the device for each upload (None for recordings that did not come by the API).
+    # Chosen by the device for each upload (None for recordings that did not come by the API),
+    # with the SHA-256 of the bytes, so that a retry can be told from a different file.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeviceExchange(Model):

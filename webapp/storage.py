@@ -359,13 +359,29 @@ def read(storage_key: str) -> bytes:
 
 
 def remove(storage_keys: Iterable[str]) -> int:
-    """Remove objects by key; one already gone is not an error. Return how many were removed."""
-    return current().remove(storage_keys)
+    """Remove objects by key; one already gone is not an error. Return how many were removed.
+
+    Callers remove after their transaction has committed, so this never raises: what
+    cannot be removed now (storage unreachable) is logged and left to gc-recordings.
+    """
+    try:
+        return current().remove(storage_keys)
+    except ValueError:  # an unsafe key is a mistake in the caller, not an outage
+        raise
+    except Exception:
+        log.exception("could not remove recording objects; gc-recordings will")
+        return 0
 
 
 def remove_tree(prefix: str) -> int:
-    """Remove everything under a prefix (a withdrawn contract's folder)."""
-    return current().remove_tree(prefix)
+    """Remove everything under a prefix (a withdrawn contract's folder); never raises."""
+    try:
+        return current().remove_tree(prefix)
+    except ValueError:
+        raise
+    except Exception:
+        log.exception("could not remove the recording objects under %s; gc-recordings will", prefix)
+        return 0
 
 
 def iter_objects(prefix: str = "") -> Iterator[StoredObject]:

@@ -26,6 +26,7 @@ def upgrade():
 
     with op.batch_alter_table('recording', schema=None) as batch_op:
         batch_op.add_column(sa.Column('idempotency_key', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('sha256', sa.String(length=64), nullable=True))
         batch_op.drop_index(batch_op.f('ix_recording_device_id'))
         batch_op.create_index('ix_recording_device_id_captured_at', ['device_id', 'captured_at', 'id'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_recording_device_id'), ['device_id', 'idempotency_key'])
@@ -39,6 +40,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('uq_recording_device_id'), type_='unique')
         batch_op.drop_index('ix_recording_device_id_captured_at')
         batch_op.create_index(batch_op.f('ix_recording_device_id'), ['device_id'], unique=False)
+        batch_op.drop_column('sha256')
         batch_op.drop_column('idempotency_key')
 
     with op.batch_alter_table('device', schema=None) as batch_op:

@@ -493,3 +493,159 @@ def test_api_answers_carry_no_cookie(api: FlaskClient, camera: ApiDevice) -> Non
     response = beat(api, camera)
     assert "Set-Cookie" not in response.headers
     assert json.loads(response.get_data())["id"] == camera.id
+
+
+# --- Edges found in review ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("captured_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_capture_time_off_the_calendar_is_422(
+    api: FlaskClient, camera: ApiDevice, captured_at: str
+) -> None:
+    assert_json_error(upload(api, camera, captured_at=captured_at), 422, "invalid_captured_at")
+
+
+def test_json_nested_past_the_parsers_depth_is_400(api: FlaskClient, camera: ApiDevice) -> None:
+    body = "[" * 3000 + "]" * 3000
+    response = api.post(
+        f"/api/v1/devices/{camera.id}/heartbeat",
+        headers=camera.auth,
+        data=body,
+        content_type="application/json",
+    )
+    assert_json_error(response, 400, "invalid_json")
+
+
+def test_spellings_of_one_secret_share_one_rate_limit(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    app.config["DEVICE_API_RATE_LIMIT"] = "3 per minute"
+    spellings = [f"Bearer {camera.secret}", f"bearer {camera.secret}", f"BEARER {camera.secret}  "]
+    answers = [
+        api.get(f"/api/v1/devices/{camera.id}", headers={"Authorization": spelling}).status_code
+        for spelling in [*spellings, f"Bearer {camera.secret} "]
+    ]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_the_same_key_for_other_bytes_of_the_same_size_is_409(
+    api: FlaskClient, camera: ApiDevice
+) -> None:
+    assert upload(api, camera, PNG + b"AAAA").status_code == 201
+    assert_json_error(upload(api, camera, PNG + b"BBBB"), 409, "idempotency_key_reused")
+
+
+def test_an_upload_for_a_device_deleted_meanwhile_is_404(app: Flask, camera: ApiDevice) -> None:
+    from webapp.services.device_api import ApiRefused, store_upload
+    from webapp.services.devices import delete_device
+
+    with app.app_context():
+        delete_device(db.session.get(Device, camera.id))
+        with pytest.raises(ApiRefused) as refused:
+            store_upload(
+                camera.id,
+                camera.contract_id,
+                data=PNG,
+                content_type="image/png",
+                captured_at=utcnow(),
+                idempotency_key="late",
+            )
+    assert refused.value.status == 404
+    # Its object does not stay behind.
+    assert not list((app.config["RECORDINGS_DIR"]).rglob("*.png"))
+
+
+def test_a_failing_mail_server_loses_a_mail_not_the_heartbeat(
+    app: Flask,
+    api: FlaskClient,
+    camera: ApiDevice,
+    contractor: Account,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import webapp.services.notifications as notifications
+
+    with app.app_context():
+        add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(notifications, "send_mail", refuse)
+    response = beat(api, camera, {"recording": "stopped"})
+    assert response.status_code == 200
+    assert device_row(app, camera.id).comm_status is CommStatus.ONLINE
+
+
+def test_the_sweep_leaves_a_device_that_changed_meanwhile(
+    app: Flask, contractor: Account, smtp: Mailbox
+) -> None:
+    """Selected as silent, then exchanged (未接続, never heard): no 通信断, no mail."""
+    from webapp.services.notifications import report_status
+
+    with app.app_context():
+        add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
+        device = DeviceFactory(
+            contract_id=contractor.contract_id, comm_status=CommStatus.NEVER_CONNECTED
+        )
+        report = report_status(device.id, [CommStatus.OFFLINE], silent_since=utcnow())
+        assert report.changes == [] and report.mails == 0
+        assert db.session.get(Device, device.id).comm_status is CommStatus.NEVER_CONNECTED
+    assert smtp.messages == []
+
+
+def test_a_secret_replaced_before_it_was_shown_is_not_shown(
+    app: Flask, logged_in: Any, contractor: Account
+) -> None:
+    """Two 機器設定 at once: the page must not show the secret that lost."""
+    with app.app_context():
+        device_id = DeviceFactory(contract_id=contractor.contract_id).id
+    setup = logged_in.post_form(f"/devices/{device_id}/setup", token_from=f"/devices/{device_id}")
+    with app.app_context():  # the other 機器設定, committed after this one
+        issue_api_secret(db.session.get(Device, device_id))
+        db.session.commit()
+    html = logged_in.get(setup.headers["Location"]).get_data(as_text=True)
+    assert 'id="api-secret-value"' not in html
+    assert "もう一度「機器設定」を行ってください" in html
+
+
+def test_gc_spares_a_contract_and_device_created_during_the_sweep(
+    app: Flask, contractor: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import ContractFactory, add_recordings
+    from webapp.services import recordings as sweep_module
+    from webapp.services.recordings import collect_garbage
+
+    listing = storage.iter_objects
+    created: list[int] = []
+
+    def listing_after_a_registration(prefix: str = "") -> Any:
+        # The sweep has read the contracts; now a new contract registers and uploads.
+        contract = ContractFactory()
+        device = DeviceFactory(contract_id=contract.id)
+        created.extend(r.id for r in add_recordings(device, 2))
+        db.session.commit()
+        return listing(prefix)
+
+    monkeypatch.setattr(sweep_module.storage, "iter_objects", listing_after_a_registration)
+    with app.app_context():
+        sweep = collect_garbage(min_age_seconds=0)
+        assert sweep.folders == 0
+        for recording_id in created:
+            assert storage.read(db.session.get(Recording, recording_id).storage_key)
+
+
+def test_storage_that_fails_after_a_commit_is_logged_not_raised(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deletion and withdrawal remove objects after their commit: an outage must not 500."""
+
+    def unreachable(*args: Any) -> int:
+        raise ConnectionError("storage unreachable")
+
+    with app.app_context():
+        backend = storage.current()
+        monkeypatch.setattr(backend, "remove", unreachable)
+        monkeypatch.setattr(backend, "remove_tree", unreachable)
+        assert storage.remove(["c1/d1/a.png"]) == 0
+        assert storage.remove_tree("c1") == 0
+    assert "gc-recordings will" in caplog.text

@@ -6,7 +6,6 @@ session or CSRF token is involved: each request carries the device's own secret.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
 from pathlib import Path
@@ -18,14 +17,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ..enums import RecordingStatus
-from ..extensions import csrf, limiter
+from ..extensions import csrf, db, limiter
 from ..services.device_api import (
     ApiRefused,
     authenticate,
     device_summary,
     heartbeat,
     parse_captured_at,
+    presented_secret,
     recording_summary,
+    secret_digest,
     store_upload,
 )
 from . import bp
@@ -61,9 +62,8 @@ def http_error(error: HTTPException) -> Response:
 
 
 def _credential_key() -> str:
-    """Rate limits count per device: per secret presented (never the secret itself)."""
-    presented = request.headers.get("Authorization", "")
-    return "device-api:" + hashlib.sha256(presented.encode()).hexdigest()[:32]
+    """Rate limits count per device: per secret presented, read as authentication reads it."""
+    return "device-api:" + secret_digest(presented_secret(request.headers.get("Authorization")))
 
 
 def _refused_credentials(response: Response) -> bool:
@@ -93,7 +93,7 @@ def _json_object() -> dict[str, Any]:
         raise ApiRefused(415, "unsupported_media_type", "Send JSON (application/json).")
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # [[[[… nested past the parser's depth
         raise ApiRefused(400, "invalid_json", "The body is not valid JSON.") from exc
     if not isinstance(value, dict):
         raise ApiRefused(400, "invalid_json", "The body must be a JSON object.")
@@ -145,6 +145,9 @@ def device_heartbeat(device_id: int) -> Response:
 def upload_recording(device_id: int) -> Response:
     """Store a still image or a clip: the body is the file, its type in Content-Type."""
     device = _device(device_id)
+    contract_id = device.contract_id
+    # No transaction stays open while a camera's uplink sends up to RECORDING_MAX_BYTES.
+    db.session.rollback()
     request.max_content_length = current_app.config["RECORDING_MAX_BYTES"]
     idempotency_key = request.headers.get("Idempotency-Key", "").strip()
     if not idempotency_key:
@@ -154,7 +157,8 @@ def upload_recording(device_id: int) -> Response:
     if not data:
         raise ApiRefused(400, "empty_body", "The body must be the image or clip.")
     upload = store_upload(
-        device,
+        device_id,
+        contract_id,
         data=data,
         content_type=request.mimetype,
         captured_at=captured_at,

@@ -19,8 +19,9 @@ from ..htmx import hx_redirect, is_htmx, see_other, wants_fragment
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
-from ..recordings.queries import latest_images
+from ..recordings import queries as recordings  # a module: the packages import each other
 from ..screens import render_screen
+from ..services.device_api import api_secret_is_current
 from ..services.devices import (
     AlreadyDeleted,
     AlreadyDone,
@@ -143,7 +144,7 @@ def _detail_context(device_id: int, tab: str) -> dict[str, Any]:
 def _render_tab(device_id: int, tab: str) -> Response:
     context = _detail_context(device_id, tab)
     if tab == "info":
-        context["latest_image"] = latest_images([device_id]).get(device_id)
+        context["latest_image"] = recordings.latest_images([device_id]).get(device_id)
         if not wants_fragment():  # the panel alone never carries it: keep it for the page
             context["api_secret"] = _take_api_secret(device_id)
     return render_screen("devices/detail.html", blocks=("device_panel",), **context)
@@ -287,6 +288,15 @@ def _take_api_secret(device_id: int) -> str | None:
     session.pop(API_SECRET_KEY)
     cipher = current_app.extensions["field_cipher"]
     secret: str | None = cipher.decrypt_fresh(str(pending.get("secret")), API_SECRET_MAX_AGE)
+    if secret is not None and not api_secret_is_current(device_id, secret):
+        # Two 機器設定 at once (a double click): this page's secret lost to the other one.
+        flash(
+            _(
+                "機器認証キーが続けて発行されたため表示できません。もう一度「機器設定」を行ってください。"
+            ),
+            "error",
+        )
+        return None
     return secret
 
 

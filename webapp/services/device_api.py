@@ -54,6 +54,12 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def api_secret_is_current(device_id: int, secret: str) -> bool:
+    """Whether *secret* is the one the device holds now (not replaced since it was issued)."""
+    stored = db.session.scalar(select(Device.api_secret_digest).where(Device.id == device_id))
+    return stored == secret_digest(secret)
+
+
 def issue_api_secret(device: Device) -> str:
     """Give the device a new secret (the old one stops working); return it to show once.
 
@@ -65,15 +71,23 @@ def issue_api_secret(device: Device) -> str:
     return secret
 
 
+def presented_secret(authorization: str | None) -> str:
+    """The secret of an ``Authorization: Bearer <secret>`` header ('' when there is none)."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or len(secret) > 200:
+        return ""
+    return secret
+
+
 def authenticate(device_id: int, authorization: str | None) -> Device:
     """Return the device that *authorization* (``Bearer <secret>``) proves to be *device_id*.
 
     A missing or unknown secret is 401; a secret of another device is 404 for this id, as
     if it did not exist; a device whose licence has lapsed is 403.
     """
-    scheme, _, secret = (authorization or "").partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret or len(secret) > 200:
+    secret = presented_secret(authorization)
+    if not secret:
         raise ApiRefused(401, "unauthorized", "Send the device secret as 'Bearer <secret>'.")
     digest = secret_digest(secret)
     device = db.session.scalar(select(Device).where(Device.api_secret_digest == digest))
@@ -181,13 +195,13 @@ def parse_captured_at(value: str | None, now: dt.datetime | None = None) -> dt.d
         raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is required (ISO 8601).")
     try:
         moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            raise ApiRefused(422, "invalid_captured_at", "X-Captured-At needs a time zone.")
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:  # 0001-01-01T00:00+01:00 falls off the calendar
         raise ApiRefused(
             422, "invalid_captured_at", "X-Captured-At must be ISO 8601 with a time zone."
         ) from exc
-    if moment.tzinfo is None:
-        raise ApiRefused(422, "invalid_captured_at", "X-Captured-At needs a time zone.")
-    moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     if moment > (now or utcnow()) + CLOCK_SKEW:
         raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is in the future.")
     if moment.year < 2000:
@@ -215,7 +229,8 @@ def _looks_like(content_type: str, data: bytes) -> bool:
 
 
 def store_upload(
-    device: Device,
+    device_id: int,
+    contract_id: int,
     *,
     data: bytes,
     content_type: str,
@@ -233,38 +248,44 @@ def store_upload(
             "invalid_idempotency_key",
             "Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 . _ : -.",
         )
-    existing = _find_upload(device.id, idempotency_key)
+    digest = hashlib.sha256(data).hexdigest()
+    existing = _find_upload(device_id, idempotency_key)
     if existing is not None:
-        return _replayed(existing, data, content_type, captured_at)
+        return _replayed(existing, digest, content_type, captured_at)
     kind, extension = check_content(content_type, data)
+    # No transaction is open while the object is written (to S3, perhaps slowly).
+    db.session.rollback()
     key = (
-        f"{storage.device_prefix(device.contract_id, device.id)}/"
+        f"{storage.device_prefix(contract_id, device_id)}/"
         f"{captured_at:%Y%m%d}/{uuid.uuid4().hex}.{extension}"
     )
     storage.write(key, data, content_type=content_type)
     recording = Recording(
-        device_id=device.id,
+        device_id=device_id,
         kind=kind,
         captured_at=captured_at,
         content_type=content_type,
         size_bytes=len(data),
+        sha256=digest,
         storage_key=key,
         idempotency_key=idempotency_key,
     )
     try:
         db.session.add(recording)
         db.session.commit()
-    except IntegrityError:
-        # The same upload, retried while this one was being stored: the first one wins.
+    except IntegrityError as exc:
         db.session.rollback()
         storage.remove([key])
-        existing = _find_upload(device.id, idempotency_key)
+        existing = _find_upload(device_id, idempotency_key)
         if existing is None:
-            raise
-        return _replayed(existing, data, content_type, captured_at)
+            # Not a retry: the device was deleted while its upload was on its way.
+            raise ApiRefused(404, "not_found", "No such device.") from exc
+        # The same upload, retried while this one was being stored: the first one wins.
+        return _replayed(existing, digest, content_type, captured_at)
     except BaseException:
+        # Whether the row was committed is unknown (a lost connection): the object stays,
+        # and gc-recordings removes it if no row names it. Never a row without its object.
         db.session.rollback()
-        storage.remove([key])
         raise
     return Upload(recording, created=True)
 
@@ -278,10 +299,10 @@ def _find_upload(device_id: int, idempotency_key: str) -> Recording | None:
 
 
 def _replayed(
-    existing: Recording, data: bytes, content_type: str, captured_at: dt.datetime
+    existing: Recording, digest: str, content_type: str, captured_at: dt.datetime
 ) -> Upload:
-    same = (existing.size_bytes, existing.content_type, existing.captured_at) == (
-        len(data),
+    same = (existing.sha256, existing.content_type, existing.captured_at) == (
+        digest,
         content_type,
         captured_at,
     )

@@ -290,6 +290,9 @@ def complete_setup(device: Device, *, today: dt.date | None = None) -> str:
     if device.licence.effective_state(today) is not LicenceState.IN_USE:
         raise Refused("", LICENCE_LAPSED)
     try:
+        # Of two 機器設定 at once (a double click), the second waits and issues the secret
+        # that stays; the first one's page then shows a secret no longer valid (see views).
+        lock_for_update(db.session, Device, device.id)
         device.setup_completed_at = utcnow()
         device.service_status = ServiceStatus.ACTIVE
         api_secret = issue_api_secret(device)
@@ -385,6 +388,10 @@ def delete_device(device: Device, *, reason: str = "") -> None:
     device_id, contract_id, licence_id = device.id, device.contract_id, device.licence_id
     name, domain = device.name, device.domain
     try:
+        # Locked first: an upload arriving now either commits its recording before this
+        # reads them (and it is deleted with them) or finds the device gone.
+        if not lock_for_update(db.session, Device, device_id):
+            raise AlreadyDeleted(name)
         storage_keys = list(
             db.session.scalars(
                 delete(Recording)
@@ -420,3 +427,5 @@ def delete_device(device: Device, *, reason: str = "") -> None:
         db.session.rollback()
         raise
     storage.remove(storage_keys)
+    # Objects no row named yet (an upload cut off mid-way) go with the device's folder.
+    storage.remove_tree(storage.device_prefix(contract_id, device_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
@@ -14,6 +15,8 @@ from ..extensions import db
 from ..i18n import lazy as _l
 from ..mail import send_mail
 from ..models import Device, NotificationRecipient, NotificationSetting, User
+
+log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 5
 EVENTS = {
@@ -133,7 +136,14 @@ def report_status(
         device = db.session.get(Device, device_id, populate_existing=True)
         assert device is not None
         heard = device.last_heartbeat_at
-        if silent_since is None or heard is None or heard < silent_since:
+        # The sweep's report stands only if, under the lock, the device is still online
+        # and still silent (a heartbeat or an exchange may have come in between).
+        still_silent = (
+            device.comm_status is CommStatus.ONLINE and heard is not None and heard < silent_since
+            if silent_since is not None
+            else True
+        )
+        if still_silent:
             for status in statuses:
                 attribute = "comm_status" if isinstance(status, CommStatus) else "recording_status"
                 previous = getattr(device, attribute)
@@ -173,14 +183,20 @@ def _mail_change(
     )
     sent = 0
     for address in recipients_of(device.contract_id):
-        send_mail(
-            address,
-            "device_status",
-            locale=locale,
-            device=device,
-            event=event,
-            previous=previous,
-            status=status,
-        )
+        try:
+            send_mail(
+                address,
+                "device_status",
+                locale=locale,
+                device=device,
+                event=event,
+                previous=previous,
+                status=status,
+            )
+        except Exception:
+            # The status is committed: a mail server that fails loses this mail (logged),
+            # never the heartbeat that reported it nor the other addresses' mails.
+            log.exception("status mail for device %s to %s failed", device.id, address)
+            continue
         sent += 1
     return sent

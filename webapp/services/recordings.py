@@ -52,15 +52,21 @@ class _Sweeper:
             return
         contract_id = int(contract.group(1))
         if contract_id not in self.contracts:
-            self.remove_folder(parts[0])
-            return
+            if _exists_now(Contract, contract_id):  # created after the sweep began
+                self.contracts.add(contract_id)
+            else:
+                self.remove_folder(parts[0])
+                return
         device = _DEVICE.fullmatch(parts[1])
         if device is None or len(parts) < 3:
             return
         device_id = int(device.group(1))
         if device_id not in self.devices(contract_id):
-            self.remove_folder(f"{parts[0]}/{parts[1]}")
-            return
+            if _exists_now(Device, device_id):  # registered after the sweep began
+                self.devices(contract_id).add(device_id)
+            else:
+                self.remove_folder(f"{parts[0]}/{parts[1]}")
+                return
         # Young objects are spared: their row may still be on its way.
         if item.modified < self.cutoff and item.key not in self.named(device_id):
             self.pending.append(item.key)
@@ -95,6 +101,16 @@ class _Sweeper:
         if self.pending:
             self.sweep.files += storage.remove(self.pending)
             self.pending = []
+
+
+def _exists_now(model: type[Contract] | type[Device], row_id: int) -> bool:
+    """Ask again, outside the sweep's snapshot, before a whole folder is removed.
+
+    The sweep read the contracts (and each contract's devices) when it began; one created
+    since then has objects but was not in that list, and must not lose them.
+    """
+    db.session.rollback()  # a new transaction sees what has been committed since
+    return db.session.get(model, row_id, populate_existing=True) is not None
 
 
 def collect_garbage(*, min_age_seconds: float = 600.0) -> Sweep:
