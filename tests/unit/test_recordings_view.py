@@ -155,3 +155,13 @@ def test_a_missing_object_is_404_not_500(
 def test_recordings_need_a_login(client: Client, camera: dict[str, int]) -> None:
     response = client.get(f"/devices/{camera['device']}/recordings")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_clip_is_served_in_byte_ranges(logged_in: Client, camera: dict[str, int]) -> None:
+    path = f"/devices/{camera['device']}/recordings/{camera['clip']}/content"
+    whole = logged_in.get(path)
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    part = logged_in.get(path, headers={"Range": "bytes=2-9"})
+    assert part.status_code == 206
+    assert part.data == whole.data[2:10]
+    assert part.headers["Content-Range"] == f"bytes 2-9/{len(whole.data)}"

@@ -68,4 +68,5 @@ def content(device_id: int, recording_id: int) -> Response:
     response = make_response(data)
     response.content_type = recording.content_type
     response.headers["Content-Disposition"] = "inline"
-    return response
+    # Byte ranges, so that a clip can be sought (and Safari plays it at all).
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
