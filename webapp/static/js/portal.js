@@ -6,6 +6,10 @@
   // its heading, so that keyboard and screen-reader users land on what changed.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
+    if (target && !target.isConnected && target.id) {
+      // An outerHTML swap replaced the target: look at what took its place.
+      target = document.getElementById(target.id);
+    }
     if (!target || target.id === "messages") {
       return;
     }
