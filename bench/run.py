@@ -145,10 +145,17 @@ def login(base: str) -> str:
     return f"portal_session={cookie.value}"
 
 
-def wrk(url: str, cookie: str, duration: int, connections: int, htmx: bool) -> dict[str, float]:
+def htmx_headers(target: str | None) -> dict[str, str]:
+    """What htmx sends for a swap into the element *target* (no htmx at all for None)."""
+    return {"HX-Request": "true", "HX-Target": target} if target else {}
+
+
+def wrk(
+    url: str, cookie: str, duration: int, connections: int, target: str | None
+) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Cookie: {cookie}"]
-    if htmx:
-        command += ["-H", "HX-Request: true"]
+    for header, value in htmx_headers(target).items():
+        command += ["-H", f"{header}: {value}"]
     output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
 
     def latency(label: str) -> float:
@@ -185,6 +192,9 @@ PC = os.environ["BENCH_UA"]
 counts = {"n": 0}
 results = {"sql": {}, "bytes": {}}
 
+def htmx_headers(target):
+    return {"HX-Request": "true", "HX-Target": target} if target else {}
+
 def login(email):
     client = app.test_client()
     client.post("/login", data={"email": email, "password": os.environ["BENCH_PASSWORD"]},
@@ -206,20 +216,26 @@ with app.app_context():
 for label, (email, device_id) in targets.items():
     client = login(email)
     client.get("/")  # warm: the session's last_seen and the terms version are cached
-    for name, path, htmx in (("portal", "/", False), ("list page 1", "/devices", False),
-                             ("search partial", "/devices?name=0001", True),
-                             ("detail tab partial", f"/devices/{device_id}/licence", True)):
+    for name, path, target in (
+        ("portal", "/", None),
+        ("list page 1", "/devices", None),
+        ("search partial", "/devices?name=0001", "device-rows"),
+        ("detail tab partial", f"/devices/{device_id}/licence", "device-panel"),
+    ):
         counts["n"] = 0
-        response = client.get(path, headers={"HX-Request": "true"} if htmx else {})
+        response = client.get(path, headers=htmx_headers(target))
         assert response.status_code == 200, (path, response.status_code)
         results["sql"].setdefault(name, {})[label] = counts["n"]
 
 client = login(os.environ["BENCH_EMAIL"])
 _, device_id = targets["large"]
-for name, path in (("search partial", "/devices?name=0001"), ("list partial", "/devices?page=2"),
-                   ("detail tab partial", f"/devices/{device_id}/licence")):
+for name, path, target in (
+    ("search partial", "/devices?name=0001", "device-rows"),
+    ("list partial", "/devices?page=2", "device-rows"),
+    ("detail tab partial", f"/devices/{device_id}/licence", "device-panel"),
+):
     full = len(client.get(path).data)
-    part = len(client.get(path, headers={"HX-Request": "true"}).data)
+    part = len(client.get(path, headers=htmx_headers(target)).data)
     results["bytes"][name] = {"partial": part, "page": full, "ratio": round(part / full, 3)}
 
 with app.app_context():
@@ -268,15 +284,16 @@ def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, d
             ).read().decode(),
         ).group(1)  # type: ignore[union-attr]
         targets = [
-            ("bare endpoint", "/_bench/bare", False),
-            ("portal", "/", False),
-            ("list page 1", "/devices", False),
-            ("search partial", "/devices?name=0001", True),
-            ("detail tab partial", f"/devices/{detail_id}/licence", True),
+            ("bare endpoint", "/_bench/bare", None),
+            ("portal", "/", None),
+            ("list page 1", "/devices", None),
+            # The htmx targets of the search form and the pager, and of 機器情報's tabs.
+            ("search partial", "/devices?name=0001", "device-rows"),
+            ("detail tab partial", f"/devices/{detail_id}/licence", "device-panel"),
         ]
         http = {
-            name: wrk(base + path, cookie, args.duration, args.connections, htmx)
-            for name, path, htmx in targets
+            name: wrk(base + path, cookie, args.duration, args.connections, target)
+            for name, path, target in targets
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -32,14 +32,25 @@ def datetime_ja(value: dt.datetime | None, seconds: bool = False) -> str:
     return local.strftime(("%Y-%m-%d " if current_language() == "en" else "%Y/%m/%d ") + clock)
 
 
+# Badges as rendered, by language: a page of the list shows a hundred of a handful of kinds.
+_badges: dict[tuple[str, type, str, bool], Markup] = {}
+
+
 def badge(status: LabelledEnum, muted: bool = False) -> Markup:
     """A status as a badge: its text as well as its colour (a list page shows hundreds)."""
-    css = "badge-muted" if muted else f"badge-{status.value}"
-    # Built directly (not Markup.format, a string.Formatter): every row has two or three.
-    return Markup(f'<span class="badge {css}">{escape(status.label)}</span>')
+    key = (current_language(), type(status), status.value, muted)
+    try:
+        return _badges[key]
+    except KeyError:
+        css = "badge-muted" if muted else f"badge-{status.value}"
+        # Built directly (not Markup.format, a string.Formatter).
+        markup = _badges[key] = Markup(f'<span class="badge {css}">{escape(status.label)}</span>')
+        return markup
 
 
 def init_app(app: Flask) -> None:
     app.add_template_global(badge)
+    # Also as a filter, which templates call directly (a global goes through the context).
+    app.add_template_filter(badge)
     app.add_template_filter(date_ja)
     app.add_template_filter(datetime_ja)

@@ -26,6 +26,21 @@ def wants_fragment() -> bool:
     )
 
 
+def swaps_into(element_id: str) -> bool:
+    """Return True when htmx will swap the answer in place of the element *element_id*.
+
+    htmx names its target (HX-Target), so a page can ask for less than a whole part.
+    """
+    return wants_fragment() and request.headers.get("HX-Target") == element_id
+
+
+def retarget(response: Response, selector: str, swap: str = "outerHTML") -> Response:
+    """Have htmx swap *response* into *selector* instead of the element it asked for."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
 def vary_on_htmx(response: Response) -> Response:
     """Mark a response whose body depends on HX-Request, so caches keep both."""
     response.vary.add("HX-Request")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -190,6 +192,42 @@ def test_paging_holds_fifty_rows_and_counts_every_match(
 
 
 @pytest.mark.parametrize(
+    ("query", "page", "matching", "rows", "position"),
+    [
+        ("", 3, 120, 20, "3 / 3"),  # the list alone: its count is the total
+        ("Cam 1", 1, 20, 20, None),  # a page that is not full holds the last match
+        ("Cam", 3, 120, 20, "3 / 3"),  # so does a last page after full ones
+        ("Cam 0", 1, 100, 50, "1 / 2"),  # a full page: the matches are counted
+        ("Cam 0", 2, 100, 50, "2 / 2"),  # exactly full, and the last
+        ("Cam 0", 9, 100, 50, "2 / 2"),  # past the end: the last page
+        ("Cam 9", 1, 0, 0, None),  # no match
+    ],
+)
+def test_every_way_to_a_page_counts_the_same(
+    app: Flask,
+    logged_in: Client,
+    contractor: Account,
+    query: str,
+    page: int,
+    matching: int,
+    rows: int,
+    position: str | None,
+) -> None:
+    with app.app_context():
+        for n in range(120):
+            DeviceFactory(contract_id=contractor.contract_id, name=f"Cam {n:03d}")
+    html = logged_in.get("/devices", query_string={"name": query, "page": page}).get_data(
+        as_text=True
+    )
+    assert count_line(html) == f"表示件数: {matching} / 120"
+    assert len(device_ids(html)) == rows
+    if position:
+        assert f"{position} ページ" in html
+    else:
+        assert 'class="pager"' not in html
+
+
+@pytest.mark.parametrize(
     ("view", "columns"),
     [
         ("status", ["サービス稼働状態", "加入サービス"]),
@@ -221,6 +259,74 @@ def test_htmx_gets_only_the_list(logged_in: Client, fleet: dict[str, int]) -> No
     assert "<html" not in html
     assert "HX-Request" in response.headers["Vary"]
     assert device_ids(html) == [fleet["entrance"]]
+
+
+ROWS_SWAP = {"HX-Request": "true", "HX-Target": "device-rows"}
+
+
+def test_a_search_from_the_list_gets_its_rows_and_what_depends_on_them(
+    logged_in: Client, fleet: dict[str, int]
+) -> None:
+    """The page already shows the columns: only the rows, the count and the pager come back."""
+    response = logged_in.get("/devices?name=玄関&view=comm", headers=ROWS_SWAP)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<tbody id="device-rows"')
+    assert device_ids(html) == [fleet["entrance"]]
+    assert "<thead>" not in html and "<section" not in html
+    # Out of band, in a template (a table part must come first to be parsed as one):
+    # the count and the column switch, whose links carry the new conditions, and the pager.
+    oob = html[html.index("<template>") :]
+    assert '<div id="device-list-status" hx-swap-oob="true">' in oob
+    assert count_line(oob) == "表示件数: 1 / 4"
+    links = re.findall(r'<a href="([^"]+)" hx-get=', oob)
+    assert len(links) == len(VIEWS)
+    assert all("name=%E7%8E%84%E9%96%A2" in link for link in links), links
+    assert '<div id="device-pager" hx-swap-oob="true">' in oob
+    # The conditions, for the search form in htmx's history copy.
+    state = re.search(r"data-form-state='([^']*)'", html)
+    assert state and json.loads(unescape(state.group(1)))["name"] == "玄関"
+    assert {"HX-Request", "HX-Target"} <= set(response.headers["Vary"].replace(" ", "").split(","))
+
+
+def test_another_page_under_htmx_gets_its_rows_and_pager(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        for n in range(60):
+            DeviceFactory(contract_id=contractor.contract_id, name=f"Cam {n:03d}")
+    html = logged_in.get("/devices?page=2", headers=ROWS_SWAP).get_data(as_text=True)
+    assert len(device_ids(html)) == 10
+    assert "2 / 2 ページ" in html
+    assert 'hx-target="#device-rows"' in html  # 「前へ」 swaps the rows again
+
+
+def test_a_refused_search_from_the_list_replaces_the_whole_list(
+    logged_in: Client, fleet: dict[str, int]
+) -> None:
+    response = logged_in.get("/devices", query_string={"mac": "zz:zz"}, headers=ROWS_SWAP)
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == "#device-list"
+    assert response.headers["HX-Reswap"] == "outerHTML"
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<section id="device-list"')
+    assert 'role="alert"' in html
+    # The form comes back out of band, its field marked and described by the message.
+    assert 'id="mac" name="mac" type="text" value="zz:zz" maxlength="17"' in html
+    assert 'aria-describedby="mac-error" aria-invalid="true"' in html
+
+
+def test_the_search_form_shows_the_conditions_it_was_sent(
+    logged_in: Client, fleet: dict[str, int]
+) -> None:
+    html = logged_in.get(
+        "/devices", query_string={"model": 'wv-"s', "service_status": "suspended", "plan": "live"}
+    ).get_data(as_text=True)
+    assert '<input id="model" name="model" type="text" value="wv-&#34;s" maxlength="40">' in html
+    assert '<option value="suspended" selected>サービス停止中</option>' in html
+    assert '<option value="live" selected>ライブ映像</option>' in html
+    assert '<option value="" selected>' not in html
+    assert '<label for="service_status">サービス稼働状態</label>' in html
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import abort
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
 from ..audit import deletion_event
 from ..enums import (
@@ -62,10 +75,13 @@ def normalise_mac_fragment(value: str) -> str:
     return value.replace(":", "").replace("-", "").strip().upper()
 
 
-def service_status_is(status: ServiceStatus, today: dt.date) -> ColumnElement[bool]:
+def service_status_is(
+    status: ServiceStatus, today: dt.date | ColumnElement[dt.date]
+) -> ColumnElement[bool]:
     """Match サービス稼働状態 as shown (Device.effective_service_status), in SQL.
 
     A lapsed licence (revoked, or past its term) stops the service whatever is stored.
+    *today* is a date, or the parameter that will hold it.
     """
     lapsed = or_(Licence.state == LicenceState.REVOKED, Licence.ends_on < today)
     if status is ServiceStatus.SUSPENDED:
@@ -73,16 +89,43 @@ def service_status_is(status: ServiceStatus, today: dt.date) -> ColumnElement[bo
     return and_(Device.service_status == status, not_(lapsed))
 
 
-def contains_ignoring_case(column: Any, text: str) -> ColumnElement[bool]:
-    """Match *text* anywhere in *column*, ignoring case.
+LIKE_ESCAPE = "/"
+
+
+def like_anywhere(text: str) -> str:
+    """Return a LIKE pattern that finds *text* anywhere: its own % and _ are plain characters."""
+    for char in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(char, LIKE_ESCAPE + char)
+    return f"%{text}%"
+
+
+def matches_pattern(column: Any, parameter: str, *, fold_case: bool) -> ColumnElement[bool]:
+    """Match *column* against the LIKE pattern held by *parameter* (see like_anywhere).
 
     SQLite's LIKE already ignores ASCII case, which is all its lower() folds, so there
     it skips lower() on every row: on thousands of devices that halves a search's time.
-    Other databases fold both sides.
+    Other databases fold both sides (*fold_case*).
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        return column.contains(text, autoescape=True)
-    return column.icontains(text, autoescape=True)
+    pattern = bindparam(parameter, type_=String())
+    if fold_case:
+        return func.lower(column).like(func.lower(pattern), escape=LIKE_ESCAPE)
+    return column.like(pattern, escape=LIKE_ESCAPE)
+
+
+class SearchShape(NamedTuple):
+    """Which conditions a search sets, not their values: all that its SQL depends on."""
+
+    name: bool
+    model: bool
+    mac: bool
+    domain: bool
+    service_status: ServiceStatus | None
+    plan: bool
+
+    @property
+    def needs_licence(self) -> bool:
+        """Whether the conditions look at the licence (its plan, or its term and state)."""
+        return self.service_status is not None or self.plan
 
 
 @dataclass(frozen=True)
@@ -104,25 +147,47 @@ class DeviceSearch:
         )
 
     @property
-    def needs_licence(self) -> bool:
-        """Whether the conditions look at the licence (its plan, or its term and state)."""
-        return self.service_status is not None or self.plan is not None
+    def shape(self) -> SearchShape:
+        return SearchShape(
+            name=bool(self.name),
+            model=bool(self.model),
+            mac=bool(self.mac),
+            domain=bool(self.domain),
+            service_status=self.service_status,
+            plan=self.plan is not None,
+        )
 
-    def condition(self) -> ColumnElement[bool]:
-        clauses: list[ColumnElement[bool]] = []
-        if self.name:
-            clauses.append(contains_ignoring_case(Device.name, self.name))
-        if self.model:
-            clauses.append(contains_ignoring_case(Device.model, self.model))
+    def parameters(self) -> dict[str, Any]:
+        """The values of the conditions, named as search_condition() names its parameters."""
+        texts = {"name": self.name, "model": self.model, "domain": self.domain}
+        values: dict[str, Any] = {key: like_anywhere(text) for key, text in texts.items() if text}
         if self.mac:
-            clauses.append(Device.mac.contains(normalise_mac_fragment(self.mac), autoescape=True))
-        if self.domain:
-            clauses.append(contains_ignoring_case(Device.domain, self.domain))
+            values["mac"] = like_anywhere(normalise_mac_fragment(self.mac))
         if self.service_status is not None:
-            clauses.append(service_status_is(self.service_status, self.today))
+            values["today"] = self.today
         if self.plan is not None:
-            clauses.append(Licence.plan == self.plan)
-        return and_(*clauses) if clauses else true()
+            values["plan"] = self.plan
+        return values
+
+
+def search_condition(shape: SearchShape, *, fold_case: bool) -> ColumnElement[bool]:
+    """The WHERE clause of a search of this *shape*, its values left as named parameters."""
+    clauses: list[ColumnElement[bool]] = []
+    if shape.name:
+        clauses.append(matches_pattern(Device.name, "name", fold_case=fold_case))
+    if shape.model:
+        clauses.append(matches_pattern(Device.model, "model", fold_case=fold_case))
+    if shape.mac:
+        # Stored and searched without separators, in capitals.
+        clauses.append(matches_pattern(Device.mac, "mac", fold_case=False))
+    if shape.domain:
+        clauses.append(matches_pattern(Device.domain, "domain", fold_case=fold_case))
+    if shape.service_status is not None:
+        today = bindparam("today", type_=Date())
+        clauses.append(service_status_is(shape.service_status, today))
+    if shape.plan:
+        clauses.append(Licence.plan == bindparam("plan"))
+    return and_(*clauses) if clauses else true()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,13 +271,62 @@ class DevicePage:
         return self.pagination.has_next
 
 
+def sees_every_device(user: User) -> bool:
+    """The contractor sees every device of the contract; a general user, those chosen for them."""
+    return user.role is Role.CONTRACTOR or user.all_devices
+
+
 def visible_to(user: User) -> ColumnElement[bool]:
     """The devices *user* may see: the whole contract, or a general user's chosen ones."""
     owned = Device.contract_id == user.contract_id
-    if user.role is Role.CONTRACTOR or user.all_devices:
+    if sees_every_device(user):
         return owned
     chosen = select(UserDevice.device_id).where(UserDevice.user_id == user.id)
     return and_(owned, Device.id.in_(chosen))
+
+
+AnySelect = Select[*tuple[Any, ...]]
+
+
+class Listing(NamedTuple):
+    """The statements that read a page of devices, for one shape of search."""
+
+    page: AnySelect  # a page of rows, each with the number of devices in view beside it
+    matching: AnySelect  # the number of devices that match
+    counts: AnySelect  # that, and the number of devices in view, in one pass
+
+
+@functools.cache
+def listing(shape: SearchShape, *, chosen_only: bool, fold_case: bool) -> Listing:
+    """Build the statements of a search of this *shape*, once per process.
+
+    Only their parameters change between requests (contract_id, user_id for a general user
+    who sees *chosen_only* devices, the conditions' values, limit, offset), so SQLAlchemy
+    finds each compiled statement in its cache without building and hashing it again.
+    """
+    owned = Device.contract_id == bindparam("contract_id")
+    if chosen_only:
+        chosen = select(UserDevice.device_id).where(UserDevice.user_id == bindparam("user_id"))
+        owned = and_(owned, Device.id.in_(chosen))
+    condition = search_condition(shape, fold_case=fold_case)
+    # Not correlated: the total counts every device in view, not the row beside it.
+    in_view = select(func.count()).select_from(Device).where(owned).correlate(None)
+    page: AnySelect = (
+        select(*LISTED_COLUMNS, in_view.scalar_subquery())
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(owned, condition)
+        .order_by(Device.name, Device.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    counting: AnySelect = select(func.count()).select_from(Device).where(owned)
+    if shape.needs_licence:
+        counting = counting.join(Licence, Device.licence_id == Licence.id)
+    return Listing(
+        page=page,
+        matching=counting.where(condition),
+        counts=counting.with_only_columns(func.count().filter(condition), func.count()),
+    )
 
 
 def search_devices(
@@ -225,52 +339,49 @@ def search_devices(
 ) -> DevicePage:
     """Return a page of the contract's devices matching *search*, ordered by name.
 
-    With a *viewer*, only the devices they may see count. Two statements at most in the
-    usual case: the list alone counts its devices (one covering index) and reads a page
-    of rows; a search reads its page with both counts in one pass, since counting the
-    matches costs as much as finding them. Only a page past the end, or no match, counts
-    separately.
+    With a *viewer*, only the devices they may see count. The page is read first, with
+    the number of devices in view beside each row: the list alone needs nothing else, and
+    a search whose page is not full has found its last match on it. Only a full page of a
+    search counts its matches (one more pass over the contract's index, where reading
+    every match to count it beside the rows would cost several times that on a broad
+    search); a page past the end, or no match at all, counts both and reads the last page.
     """
-    condition = search.condition()
-    owned = visible_to(viewer) if viewer is not None else Device.contract_id == contract_id
-    counting = select(func.count(Device.id)).select_from(Device).where(owned)
-    if search.needs_licence:
-        counting = counting.join(Licence, Device.licence_id == Licence.id)
-    rows = (
-        select(*LISTED_COLUMNS)
-        .join(Licence, Device.licence_id == Licence.id)
-        .where(owned, condition)
-        .order_by(Device.name, Device.id)
-        .limit(per_page)
-    )
+    params: dict[str, Any] = {**search.parameters(), "contract_id": contract_id, "limit": per_page}
+    chosen_only = False
+    if viewer is not None:
+        params["contract_id"] = viewer.contract_id
+        if not sees_every_device(viewer):
+            chosen_only = True
+            params["user_id"] = viewer.id
+    fold_case = db.session.get_bind().dialect.name != "sqlite"
+    statements = listing(search.shape, chosen_only=chosen_only, fold_case=fold_case)
 
-    def listed(result: Any) -> list[ListedDevice]:
-        # Each row holds LISTED_COLUMNS in order (and, for a search, its counts after them).
+    def listed(rows: Any) -> list[ListedDevice]:
+        # Each row holds LISTED_COLUMNS in order, then the number of devices in view.
         width = len(LISTED_COLUMNS)
-        return [ListedDevice(*row[:width]) for row in result]
+        return [ListedDevice(*row[:width]) for row in rows]
 
-    if search.is_empty:
-        matching = total = db.session.scalar(counting) or 0
-    else:
-        offset = (max(page, 1) - 1) * per_page
-        # Not correlated: the total counts every device in view, not the row beside it.
-        total_in_view = select(func.count(Device.id)).where(owned).correlate(None)
-        found = db.session.execute(
-            rows.add_columns(func.count().over(), total_in_view.scalar_subquery()).offset(offset)
-        ).all()
-        if found:
-            matching, total = found[0][-2:]
-            pagination = Pagination.clamp(page, per_page, matching)
-            return DevicePage(listed(found), matching, total, pagination, search.today)
-        # No match, or a page past the end: count, and show the last page if there is one.
-        matching, total = db.session.execute(
-            counting.with_only_columns(
-                func.count(Device.id).filter(condition), func.count(Device.id)
-            )
-        ).one()
+    # Plain columns, no entities: read through the session's connection, past the ORM.
+    connection = db.session.connection()
+    offset = (max(page, 1) - 1) * per_page
+    found = connection.execute(statements.page, {**params, "offset": offset}).all()
+    if found:
+        total = found[0][-1]
+        if search.is_empty:
+            matching = total
+        elif len(found) < per_page:
+            matching = offset + len(found)
+        else:
+            matching = connection.execute(statements.matching, params).scalar() or 0
+        pagination = Pagination.clamp(page, per_page, matching)
+        return DevicePage(listed(found), matching, total, pagination, search.today)
+    # No match, or a page past the end: count, and show the last page if there is one.
+    matching, total = connection.execute(statements.counts, params).one()
     pagination = Pagination.clamp(page, per_page, matching)
-    items = listed(db.session.execute(rows.offset(pagination.offset))) if matching else []
-    return DevicePage(items, matching, total, pagination, search.today)
+    if not matching:
+        return DevicePage([], matching, total, pagination, search.today)
+    rows = connection.execute(statements.page, {**params, "offset": pagination.offset})
+    return DevicePage(listed(rows), matching, total, pagination, search.today)
 
 
 def list_portal_devices(viewer: User, *, page: int, per_page: int) -> DevicePage:
@@ -282,7 +393,9 @@ def list_portal_devices(viewer: User, *, page: int, per_page: int) -> DevicePage
 
 def count_devices(contract_id: int) -> int:
     return (
-        db.session.scalar(select(func.count(Device.id)).where(Device.contract_id == contract_id))
+        db.session.scalar(
+            select(func.count()).select_from(Device).where(Device.contract_id == contract_id)
+        )
         or 0
     )
 

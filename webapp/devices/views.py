@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from ..access import contractor_required
 from ..enums import DeviceKind
 from ..extensions import limiter
-from ..htmx import hx_redirect, is_htmx, see_other, wants_fragment
+from ..htmx import hx_redirect, is_htmx, retarget, see_other, swaps_into, wants_fragment
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
@@ -111,10 +111,19 @@ def index() -> Response:
     else:
         page = search_devices(current_user.contract_id, search, page=page_no, per_page=per_page)
     state = list_query_args(search, view, page.page)
-    # A refused search sends the form back too (out of band), with its messages.
-    return render_screen(
+    # A search or a page of the list on screen replaces its rows alone (the page already
+    # shows the columns); a refused search replaces the whole list and sends the form
+    # back too (out of band), with its messages.
+    rows_only = not invalid and swaps_into("device-rows")
+    if rows_only:
+        blocks: tuple[str, ...] = ("rows_update",)
+    elif invalid:
+        blocks = ("device_list", "search_form")
+    else:
+        blocks = ("device_list",)
+    response = render_screen(
         "devices/index.html",
-        blocks=("device_list", "search_form") if invalid else ("device_list",),
+        blocks=blocks,
         status=422 if invalid else 200,
         form=form,
         page=page,
@@ -122,11 +131,15 @@ def index() -> Response:
         views=VIEWS,
         view_args={key: list_query_args(search, key) for key in VIEWS},
         detail_href=detail_links(urlencode(state)),
-        # The conditions this list was made with, for the form in htmx's history copy.
         form_state={name: form[name].data or "" for name in FORM_FIELDS},
         invalid=invalid,
+        rows_only=rows_only,
         back=urlencode(state),
     )
+    response.vary.add("HX-Target")
+    if invalid and swaps_into("device-rows"):
+        retarget(response, "#device-list")
+    return response
 
 
 def _detail_context(device_id: int, tab: str) -> dict[str, Any]:
