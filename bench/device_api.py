@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,9 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
-
-from bench.run import ROOT, flask, free_port, start_server
+from bench.run import ROOT, environment, flask, free_port, run_wrk, start_server
 
 EMAIL = "api-bench@example.com"
 PASSWORD = "bench passphrase 2026"
@@ -96,29 +93,6 @@ def python(env: dict[str, str], script: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def wrk(url: str, script: Path | None, duration: int, connections: int) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
-    if script:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
-
-    def latency(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\b", output, re.M)
-        if not match:
-            return float("nan")
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
-        "p50_ms": latency("50"),
-        "p99_ms": latency("99"),
-        "non_2xx": float(errors.group(1)) if errors else 0.0,
-    }
-
-
 def lua_string(data: bytes) -> str:
     return '"' + "".join(f"\\{byte}" for byte in data) + '"'
 
@@ -137,16 +111,7 @@ def main() -> int:
         return 1
 
     work = Path(tempfile.mkdtemp(prefix="portal-api-bench-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
-        "SECRET_KEY": "bench-secret",
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "RECORDINGS_DIR": str(work / "recordings"),
-        "PORTAL_BASE_URL": "http://127.0.0.1",
-        "DEVICE_API_RATE_LIMIT": "1000000 per minute",
-        "MAIL_OUTBOX_DIR": str(work / "outbox"),
-    }
+    env = {**environment(work, args.database_url), "DEVICE_API_RATE_LIMIT": "1000000 per minute"}
     with contextlib.ExitStack() as stack:
         if args.storage == "s3":
             from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
@@ -187,9 +152,13 @@ def report(env: dict[str, str], work: Path, args: argparse.Namespace) -> int:
     try:
         base = f"http://127.0.0.1:{port}"
         results = {
-            "bare endpoint": wrk(f"{base}/_bench/bare", None, args.duration, args.connections),
-            "heartbeat": wrk(base, scripts["heartbeat"], args.duration, args.connections),
-            "upload": wrk(base, scripts["upload"], args.duration, args.connections),
+            "bare endpoint": run_wrk(f"{base}/_bench/bare", [], args.duration, args.connections),
+            "heartbeat": run_wrk(
+                base, ["-s", str(scripts["heartbeat"])], args.duration, args.connections
+            ),
+            "upload": run_wrk(
+                base, ["-s", str(scripts["upload"])], args.duration, args.connections
+            ),
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)

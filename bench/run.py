@@ -39,6 +39,19 @@ SMALL_EMAIL = "small@example.com"
 PC = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 
 
+def environment(work: Path, database_url: str) -> dict[str, str]:
+    """The portal's settings for a benchmark in *work* (SQLite there unless a URL is given)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url or f"sqlite:///{work / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-secret",
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "RECORDINGS_DIR": str(work / "recordings"),
+        "PORTAL_BASE_URL": "http://127.0.0.1",
+        "MAIL_OUTBOX_DIR": str(work / "outbox"),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -153,10 +166,16 @@ def htmx_headers(target: str | None) -> dict[str, str]:
 def wrk(
     url: str, cookie: str, duration: int, connections: int, target: str | None
 ) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"Cookie: {cookie}"]
+    headers = ["-H", f"Cookie: {cookie}"]
     for header, value in htmx_headers(target).items():
-        command += ["-H", f"{header}: {value}"]
-    output = subprocess.run(command + [url], check=True, capture_output=True, text=True).stdout
+        headers += ["-H", f"{header}: {value}"]
+    return run_wrk(url, headers, duration, connections)
+
+
+def run_wrk(url: str, options: list[str], duration: int, connections: int) -> dict[str, float]:
+    """Load *url* with wrk (plus *options*: headers, a script) and read its figures."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", *options, url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\b", output, re.M)
@@ -169,6 +188,7 @@ def wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "rps": rps,
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": float(errors.group(1)) if errors else 0.0,
@@ -320,14 +340,7 @@ def main() -> int:
         print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.sqlite3'}",
-        "SECRET_KEY": "bench-secret",
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "RECORDINGS_DIR": str(work / "recordings"),
-        "PORTAL_BASE_URL": "http://127.0.0.1",
-    }
+    env = environment(work, args.database_url)
     report: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "database": env["DATABASE_URL"].split(":", 1)[0],
