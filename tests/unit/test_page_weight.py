@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import gzip
 import re
+from typing import Any
 
-from tests.unit.conftest import Client
+from flask import Flask
+from sqlalchemy import event
+
+from tests.factories import DeviceFactory
+from tests.unit.conftest import Account, Client
+from webapp.extensions import db
 
 
 def test_pages_link_fingerprinted_assets_cached_for_a_year(client: Client) -> None:
@@ -45,3 +51,48 @@ def test_static_files_are_compressed_too(client: Client) -> None:
         assert len(response.data) < 0.4 * len(gzip.decompress(response.data))
     with client.get(css) as plain:
         assert "Content-Encoding" not in plain.headers
+
+
+def statements_for(app: Flask, client: Client, path: str, **headers: str) -> int:
+    """How many SQL statements one request for *path* runs (the page must answer 200)."""
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, path
+    return len(seen)
+
+
+def test_each_page_runs_a_few_statements_whatever_the_device_count(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    """≤ 4 statements a page, the same for a handful of devices and for more than a page."""
+    with app.app_context():
+        first = DeviceFactory(contract_id=contractor.contract_id, name="Camera0001").id
+        for _ in range(2):
+            DeviceFactory(contract_id=contractor.contract_id)
+    search = {"HX-Request": "true", "HX-Target": "device-rows"}
+    tab = {"HX-Request": "true", "HX-Target": "device-panel"}
+    pages = [
+        ("/", {}),
+        ("/devices", {}),
+        ("/devices?name=0001", search),
+        (f"/devices/{first}/licence", tab),
+        (f"/devices/{first}", {}),
+    ]
+    logged_in.get("/")  # the first request of a login settles it; count the usual ones
+    few = [statements_for(app, logged_in, path, **headers) for path, headers in pages]
+    with app.app_context():
+        for _ in range(120):
+            DeviceFactory(contract_id=contractor.contract_id)
+    many = [statements_for(app, logged_in, path, **headers) for path, headers in pages]
+    assert few == many, (few, many)
+    assert max(many) <= 4, many
