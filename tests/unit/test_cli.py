@@ -138,3 +138,15 @@ def test_has_contract(empty_app: Flask) -> None:
     assert runner.invoke(args=["has-contract", "--email", "x@example.com"]).exit_code == 1
     runner.invoke(args=["seed-demo", "--email", "x@example.com", "--devices", "0"])
     assert runner.invoke(args=["has-contract", "--email", "x@example.com"]).exit_code == 0
+
+
+def test_demo_contracts_never_share_a_mac_or_a_domain(app: Flask) -> None:
+    """Two demo contracts from the same random seed: what is unique stays unique."""
+    from webapp.services.demo import seed_demo
+
+    with app.app_context():
+        seed_demo("one@example.com", "pass phrase 2026", devices=40, seed=7)
+        seed_demo("two@example.com", "pass phrase 2026", devices=40, seed=7)
+        rows = db.session.execute(select(Device.mac, Device.domain)).all()
+    assert len(rows) == 80
+    assert len({mac for mac, _ in rows}) == len({domain for _, domain in rows}) == 80

@@ -143,6 +143,24 @@ def remove_contract_of(email: str) -> bool:
     return True
 
 
+def _free_macs(rng: random.Random, count: int) -> list[int]:
+    """*count* distinct MAC suffixes under the demo OUI that no registered device uses."""
+    taken = {
+        int(mac[len(PANASONIC_OUI) :], 16)
+        for mac in db.session.scalars(
+            select(Device.mac).where(Device.mac.startswith(PANASONIC_OUI))
+        )
+    }
+    chosen: list[int] = []
+    seen = set(taken)
+    while len(chosen) < count:
+        suffix = rng.randrange(16**6)
+        if suffix not in seen:
+            seen.add(suffix)
+            chosen.append(suffix)
+    return chosen
+
+
 def seed_demo(email: str, password: str, devices: int, *, seed: int | None = None) -> DemoResult:
     """Replace any contract of *email* with a demo contract holding *devices* devices."""
     rng = random.Random(seed)
@@ -213,7 +231,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         else []
     )
 
-    macs = rng.sample(range(16**6), devices)
+    macs = _free_macs(rng, devices)
     device_rows = []
     for i, (licence_id, licence) in enumerate(zip(licence_ids, licence_rows, strict=True)):
         kind = DeviceKind.RECORDER if rng.random() < 0.15 else DeviceKind.CAMERA
@@ -248,7 +266,8 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
                 "name": f"{rng.choice(PLACES)} {i + 1:04d}",
                 "model": rng.choice(CAMERA_MODELS if camera else RECORDER_MODELS),
                 "mac": f"{PANASONIC_OUI}{macs[i]:06X}",
-                "domain": f"cam{i + 1:05d}{rng.randrange(16**4):04x}.{domain_suffix}",
+                # The contract's id keeps them apart from every other contract's devices.
+                "domain": f"cam{i + 1:05d}-c{contract.id}.{domain_suffix}",
                 "global_ip": f"203.0.113.{rng.randrange(1, 255)}" if setup else None,
                 "camera_admin_user": "admin" if camera else None,
                 "camera_admin_password": fake.password(length=12) if camera else None,
