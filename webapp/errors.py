@@ -37,16 +37,22 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 
+def json_error(status: int, code: str, message: str) -> Response:
+    """An error as the device API answers it: {"error": code, "message": text}."""
+    response = jsonify(error=code, message=message)
+    response.status_code = status
+    return response
+
+
 def render_error(
     status: int, title: str, message: str = "", link: tuple[str, str] | None = None
 ) -> Response:
     """Render an error: a whole page, or for htmx a message swapped into the message area."""
     if request.path.startswith(API_PREFIX):
-        # Devices read JSON: an unknown API path or a failure inside the API is JSON too.
+        # Devices read JSON: every error under the API (unknown path, wrong method, body too
+        # large, rate limit, failure) is JSON too.
         phrase = HTTPStatus(status).phrase
-        response = jsonify(error=phrase.lower().replace(" ", "_"), message=phrase + ".")
-        response.status_code = status
-        return response
+        return json_error(status, phrase.lower().replace(" ", "_"), phrase + ".")
     if is_htmx():
         body = render_template("errors/_message.html", title=title, message=message, link=link)
         response = make_response(body, status)

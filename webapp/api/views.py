@@ -1,6 +1,7 @@
 """Device API endpoints: who the device is, heartbeats, and recording uploads.
 
-Every answer is JSON, errors included ({"error": code, "message": text}); no cookie,
+Every answer is JSON, errors included ({"error": code, "message": text}: refusals here,
+every other error through errors.render_error, as for any API path); no cookie,
 session or CSRF token is involved: each request carries the device's own secret.
 """
 
@@ -13,10 +14,10 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ..enums import RecordingStatus
+from ..errors import json_error
 from ..extensions import csrf, db, limiter
 from ..services.device_api import (
     ApiRefused,
@@ -37,27 +38,11 @@ MAX_JSON_BYTES = 16 * 1024
 csrf.exempt(bp)
 
 
-def json_error(status: int, code: str, message: str) -> Response:
-    response = jsonify(error=code, message=message)
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(ApiRefused)
 def refused(error: ApiRefused) -> Response:
     response = json_error(error.status, error.code, error.message)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="device"'
-    return response
-
-
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    code = (error.name or "error").lower().replace(" ", "_")
-    response = json_error(status, code, error.description or error.name)
-    if status == 429 and hasattr(error, "limit"):
-        response.headers["Retry-After"] = str(error.limit.limit.get_expiry())
     return response
 
 
