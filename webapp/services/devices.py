@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from flask import current_app
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from .. import storage
 from ..audit import record_event
@@ -392,13 +395,10 @@ def delete_device(device: Device, *, reason: str = "") -> None:
         # reads them (and it is deleted with them) or finds the device gone.
         if not lock_for_update(db.session, Device, device_id):
             raise AlreadyDeleted(name)
-        storage_keys = list(
-            db.session.scalars(
-                delete(Recording)
-                .where(Recording.device_id == device_id)
-                .returning(Recording.storage_key)
-            )
-        )
+        recordings = cast(
+            "CursorResult[Any]",
+            db.session.execute(delete(Recording).where(Recording.device_id == device_id)),
+        ).rowcount
         db.session.execute(
             delete(NotificationSetting).where(NotificationSetting.device_id == device_id)
         )
@@ -420,12 +420,12 @@ def delete_device(device: Device, *, reason: str = "") -> None:
             target_type="device",
             target_id=device_id,
             summary=name,
-            detail={"domain": domain, "recordings": len(storage_keys), "reason": reason[:1000]},
+            detail={"domain": domain, "recordings": recordings, "reason": reason[:1000]},
         )
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    storage.remove(storage_keys)
-    # Objects no row named yet (an upload cut off mid-way) go with the device's folder.
+    # Every recording of the device lives under its folder, with any object no row named
+    # yet (an upload cut off mid-way): removing the folder removes them all.
     storage.remove_tree(storage.device_prefix(contract_id, device_id))
