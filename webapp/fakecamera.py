@@ -135,7 +135,7 @@ class FakeCamera:
                     # same key again stores it at most once.
                     self.upload(pending[0], key=pending[1])
                 pending = (dt.datetime.now(dt.UTC), uuid.uuid4().hex)
-                self.upload(*pending[:1], key=pending[1])
+                self.upload(pending[0], key=pending[1])
                 pending = None
             except ApiError as error:
                 if error.status in {401, 403, 404}:
