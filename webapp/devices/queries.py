@@ -74,6 +74,14 @@ def get_device(device_id: int, contract_id: int) -> Device:
     abort(404)
 
 
+def get_visible_device(device_id: int, viewer: User) -> Device:
+    """Return a device *viewer* may see (the contractor: any of theirs), or 404."""
+    device = db.session.scalar(select(Device).where(Device.id == device_id, visible_to(viewer)))
+    if device is None:
+        abort(404)
+    return device
+
+
 def normalise_mac_fragment(value: str) -> str:
     """Strip separators and case from (part of) a MAC address."""
     return value.replace(":", "").replace("-", "").strip().upper()

@@ -19,7 +19,7 @@ from ..htmx import hx_redirect, is_htmx, retarget, see_other, swaps_into, wants_
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
-from ..recordings import queries as recordings  # a module: the packages import each other
+from ..recordings.queries import latest_images
 from ..screens import render_screen
 from ..services.device_api import api_secret_is_current
 from ..services.devices import (
@@ -157,7 +157,7 @@ def _detail_context(device_id: int, tab: str) -> dict[str, Any]:
 def _render_tab(device_id: int, tab: str) -> Response:
     context = _detail_context(device_id, tab)
     if tab == "info":
-        context["latest_image"] = recordings.latest_images([device_id]).get(device_id)
+        context["latest_image"] = latest_images([device_id]).get(device_id)
         if not wants_fragment():  # the panel alone never carries it: keep it for the page
             context["api_secret"] = _take_api_secret(device_id)
     return render_screen("devices/detail.html", blocks=("device_panel",), **context)

@@ -8,19 +8,10 @@ from typing import Any
 from flask import abort
 from sqlalchemy import UnaryExpression, func, select, tuple_
 
-from ..devices.queries import visible_to
 from ..enums import RecordingKind
 from ..extensions import db
-from ..models import Device, Recording, User
+from ..models import Device, Recording
 from ..paging import Pagination
-
-
-def get_visible_device(device_id: int, viewer: User) -> Device:
-    """Return a device *viewer* may see (the contractor: any of theirs), or 404."""
-    device = db.session.scalar(select(Device).where(Device.id == device_id, visible_to(viewer)))
-    if device is None:
-        abort(404)
-    return device
 
 
 def get_recording(device: Device, recording_id: int) -> Recording:

@@ -7,9 +7,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from .. import storage
+from ..devices.queries import get_visible_device
 from ..paging import parse_page
 from . import bp
-from .queries import get_recording, get_visible_device, neighbours, recordings_page
+from .queries import get_recording, neighbours, recordings_page
 
 RECORDINGS_PER_PAGE = 48
 
