@@ -34,7 +34,7 @@ import json
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Device
-from webapp.services.device_api import issue_api_secret
+from webapp.services.device_reports import issue_api_secret
 app = create_app()
 with app.app_context():
     devices = db.session.query(Device).order_by(Device.id).all()

@@ -79,7 +79,7 @@ from webapp import create_app
 from webapp.database import refresh_planner_statistics
 from webapp.extensions import db
 from webapp.models import Contract, Device, Licence
-from webapp.services.contracts import new_licence_key
+from webapp.services.licences import new_licence_key
 from webapp.enums import DeviceKind, LicenceState, Plan, CommStatus, RecordingStatus, ServiceStatus
 app = create_app()
 started = time.perf_counter()

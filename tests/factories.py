@@ -31,7 +31,7 @@ from webapp.models import (
     utcnow,
 )
 from webapp.passwords import hash_password
-from webapp.services.contracts import new_licence_key
+from webapp.services.licences import new_licence_key
 
 PASSWORD = "correct horse battery"
 

@@ -80,16 +80,16 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .history import bp as history_bp
-    from .legal import bp as terms_bp
-    from .manage import bp as manage_bp
+    from .notifications import bp as notifications_bp
     from .portal import bp as portal_bp
     from .recordings import bp as recordings_bp
+    from .terms import bp as terms_bp
     from .users import bp as users_bp
 
     for blueprint in (
         auth_bp,
         portal_bp,
-        manage_bp,
+        notifications_bp,
         devices_bp,
         recordings_bp,
         account_bp,

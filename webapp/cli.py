@@ -17,18 +17,18 @@ from .extensions import db
 from .fakecamera import ApiError, FakeCamera
 from .identifiers import normalise_licence_key
 from .models import Contract, Device, Licence
-from .services.contracts import (
-    EmailTaken,
-    create_contract,
-    email_in_use,
+from .services.contracts import create_contract, email_in_use
+from .services.demo import demo_camera, seed_demo
+from .services.device_reports import issue_api_secret, record_status, sweep_silent_devices
+from .services.licences import (
+    LicenceNotFound,
     format_licence_key,
     issue_licences,
+    revoke_licence,
+    send_reminders,
 )
-from .services.demo import demo_camera, seed_demo
-from .services.device_api import issue_api_secret, sweep_silent_devices
-from .services.licences import LicenceNotFound, revoke_licence, send_reminders
-from .services.notifications import record_status
 from .services.recordings import collect_garbage
+from .services.refusals import EmailTaken
 from .services.terms import VersionExists, publish_terms
 
 
@@ -72,7 +72,6 @@ def init_app(app: Flask) -> None:
             )
         except EmailTaken as exc:
             raise click.ClickException(f"{email} is already registered") from exc
-        db.session.commit()
         click.echo(f"Contract {contract.id} created for {email}")
 
     @app.cli.command("issue-licences")
@@ -110,7 +109,6 @@ def init_app(app: Flask) -> None:
             days=days,
             contract_id=contract_id,
         )
-        db.session.commit()
         for key in keys:
             click.echo(format_licence_key(key))
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from .htmx import hx_redirect, is_htmx, vary_on_htmx
 from .i18n import lazy as _l
+from .services.refusals import AlreadyDeleted
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,20 @@ def init_app(app: Flask) -> None:
         )
         response.headers["Retry-After"] = str(seconds)
         return response
+
+    @app.errorhandler(AlreadyDeleted)
+    def already_deleted(error: AlreadyDeleted) -> Response:
+        list_url = url_for(error.list_endpoint)
+        if is_htmx():
+            # The panel on screen is stale: reload the list rather than leave it clickable.
+            flash(error.notice % {"name": error.summary}, "info")
+            return hx_redirect(list_url)
+        return render_error(
+            error.status,
+            str(error.title),
+            error.message % {"name": error.summary},
+            link=(list_url, str(error.list_label)),
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

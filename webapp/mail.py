@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, render_template
 from flask_mail import Mail, Message
 
+from .database import after_commit
 from .i18n import LANGUAGES, current_language, speaking
 
 log = logging.getLogger(__name__)
@@ -41,14 +43,12 @@ def outbox_dir() -> Path:
     return Path(current_app.config["MAIL_OUTBOX_DIR"])
 
 
-def send_mail(
+def compose(
     to: str | list[str], template: str, *, locale: str | None = None, **context: Any
 ) -> Message:
-    """Render ``templates/mail/<template>.txt`` in the reader's language and send it.
+    """Render ``templates/mail/<template>.txt`` in the reader's language as a message.
 
-    English mails live in ``templates/mail/en/``. The template's first line is the
-    subject. Without MAIL_SERVER the message is written to the outbox folder
-    (development), so nothing is ever silently lost.
+    English mails live in ``templates/mail/en/``. The template's first line is the subject.
     """
     recipients: list[str | tuple[str, str]] = [to] if isinstance(to, str) else list(to)
     language = locale if locale in LANGUAGES else current_language()
@@ -56,18 +56,66 @@ def send_mail(
     with speaking(language):
         rendered = render_template(name, **context)
     subject, _, body = rendered.partition("\n")
-    message = Message(
+    return Message(
         recipients=recipients,
         body=body.lstrip("\n"),
         charset="utf-8",
         extra_headers={"Subject": encoded_header(subject.strip())},
     )
+
+
+def deliver(message: Message) -> None:
+    """Send *message* over SMTP, or without MAIL_SERVER write it to the outbox folder.
+
+    In development nothing is ever silently lost: the outbox keeps every mail.
+    """
     if current_app.config.get("MAIL_SERVER"):
         mail.send(message)
-    else:
-        folder = outbox_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{time.time_ns()}-{secrets.token_hex(4)}.eml"
-        path.write_bytes(message.as_bytes())
-        log.info("mail to %s (%s) written to %s", recipients, subject.strip(), path)
+        return
+    folder = outbox_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{time.time_ns()}-{secrets.token_hex(4)}.eml"
+    path.write_bytes(message.as_bytes())
+    log.info("mail to %s (%s) written to %s", message.recipients, message.subject, path)
+
+
+def send_mail(
+    to: str | list[str], template: str, *, locale: str | None = None, **context: Any
+) -> Message:
+    """Render a mail (see compose) and send it now; a failing mail server raises."""
+    message = compose(to, template, locale=locale, **context)
+    deliver(message)
     return message
+
+
+@dataclass
+class Delivery:
+    """A mail that leaves once its unit of work has committed; `sent` says how that went."""
+
+    recipients: list[str]
+    sent: bool | None = None  # None until the commit; then True, or False if it failed
+
+
+def send_after_commit(
+    to: str | list[str], template: str, *, locale: str | None = None, **context: Any
+) -> Delivery:
+    """Send a mail about a change once the change has committed.
+
+    It is rendered now, while what it names is at hand, and never sent for a change that
+    rolled back. A mail server that fails after the commit cannot undo the change: the
+    failure is logged and the returned Delivery says so (sent is False).
+    """
+    message = compose(to, template, locale=locale, **context)
+    delivery = Delivery(recipients=[str(r) for r in message.recipients])
+
+    def send() -> None:
+        try:
+            deliver(message)
+        except Exception:
+            delivery.sent = False
+            log.exception("mail to %s (%s) not sent", delivery.recipients, template)
+        else:
+            delivery.sent = True
+
+    after_commit(send)
+    return delivery

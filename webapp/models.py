@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from .crypto import digest
 from .enums import (
     CommStatus,
     DeviceKind,
@@ -47,11 +47,6 @@ else:
 # SQLite would otherwise hand a deleted row's id to the next insert: a stale tab could
 # then act on a new device, and a new device could inherit an old one's files.
 NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
-
-
-def key_digest(key: str) -> str:
-    """Return the digest by which a (normalised) licence key is looked up."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def utcnow() -> dt.datetime:
@@ -241,7 +236,7 @@ class Licence(Model):
     key_digest: Mapped[str] = mapped_column(
         String(64),
         unique=True,
-        default=lambda context: key_digest(context.get_current_parameters()["key"]),
+        default=lambda context: digest(context.get_current_parameters()["key"]),
     )
     # Kept (detached) after withdrawal so a revoked key stays revoked for good.
     contract_id: Mapped[int | None] = mapped_column(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import make_response, render_template
+from flask_wtf import FlaskForm
 from jinja2_fragments.flask import render_blocks
 from werkzeug.wrappers import Response
 
 from .htmx import vary_on_htmx, wants_fragment
+from .services.refusals import Refused
 
 
 def render_screen(
@@ -26,3 +28,37 @@ def render_screen(
     else:
         body = render_template(template, **context)
     return vary_on_htmx(make_response(body, status))
+
+
+def form_status(form: FlaskForm) -> int:
+    """The status of a screen with *form*: 200 to fill it in, 422 once its input is refused."""
+    return 422 if form.errors else 200
+
+
+def show_refusal(form: FlaskForm, refusal: Refused) -> None:
+    """Put a rule's refusal next to the field it names, or above the form."""
+    field = form._fields.get(refusal.field) if refusal.field else None
+    if field is not None:
+        field.errors = [*field.errors, refusal.message]
+    else:
+        form.form_errors.append(refusal.message)
+
+
+def render_form(
+    template: str,
+    form: FlaskForm,
+    *,
+    refusal: Refused | None = None,
+    blocks: tuple[str, ...] = ("content",),
+    **context: Any,
+) -> Response:
+    """Render a screen whose *form* is to be filled in, was refused, or met a rule's refusal.
+
+    The status follows one rule: 200 to fill it in, 422 when its input was refused, and
+    a rule's refusal answers with its own status (see services.refusals).
+    """
+    status = form_status(form)
+    if refusal is not None:
+        show_refusal(form, refusal)
+        status = refusal.status
+    return render_screen(template, blocks=blocks, status=status, form=form, **context)

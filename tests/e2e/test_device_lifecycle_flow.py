@@ -36,7 +36,7 @@ from tests.e2e.pages import (
 from webapp.extensions import db
 from webapp.identifiers import normalise_mac
 from webapp.models import Device
-from webapp.services.contracts import format_licence_key, issue_licences, new_licence_key
+from webapp.services.licences import format_licence_key, issue_licences, new_licence_key
 
 KEY_UNKNOWN = t("このライセンスキーは登録されていません。入力内容をご確認ください。")
 MAC_MALFORMED = t("MACアドレスの形式が正しくありません。(例: 00:80:45:AB:CD:EF)")

@@ -39,7 +39,7 @@ from tests.e2e.pages import (
 from webapp.enums import RecordingStatus
 from webapp.extensions import db
 from webapp.models import Device, NotificationSetting
-from webapp.services.notifications import record_status
+from webapp.services.device_reports import record_status
 
 EMAIL_MALFORMED = t("Eメールアドレスの形式が正しくありません。")
 # Mails come from templates/mail/device_status.txt and templates/mail/en/device_status.txt.

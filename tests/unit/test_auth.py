@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from tests.factories import UserFactory
 from tests.unit.conftest import PC_USER_AGENT, Account, Client
-from webapp.auth.views import LOGIN_FAILED_MESSAGE, REMEMBERED_EMAIL_COOKIE, safe_next_url
+from webapp.auth.views import LOGIN_FAILED_MESSAGE, REMEMBERED_EMAIL_COOKIE
 from webapp.enums import Role
 from webapp.extensions import db
+from webapp.links import safe_next_url
 from webapp.models import AuditEvent, Contract, LoginSession
 
 IPHONE = (

@@ -29,13 +29,14 @@ from webapp.models import (
     Recording,
     utcnow,
 )
-from webapp.services.account import DevicesRemain, withdraw_contract
-from webapp.services.device_api import heartbeat, sweep_silent_devices
+from webapp.services.account import withdraw_contract
+from webapp.services.device_reports import heartbeat, sweep_silent_devices
 from webapp.services.devices import (
     delete_device,
     exchange_device,
     register_device,
 )
+from webapp.services.refusals import DevicesRemain
 
 
 def race(app: Flask, *jobs: Callable[[], Any]) -> list[str]:
@@ -83,7 +84,7 @@ def test_two_deletions_of_one_device(app: Flask, contractor: Account) -> None:
         return go
 
     outcomes = race(app, deleter, deleter)
-    assert sorted(outcomes) == ["AlreadyDeleted", "ok"]
+    assert sorted(outcomes) == ["DeviceGone", "ok"]
     assert count(app, Device, Device.id == device_id) == 0
     assert count(app, Recording, Recording.device_id == device_id) == 0
     assert count(app, NotificationSetting, NotificationSetting.device_id == device_id) == 0
@@ -127,7 +128,7 @@ def test_withdrawal_racing_a_registration_never_loses_a_device(
         # Exactly one of them wins, and the loser says why.
         assert withdrew != registered, outcomes
         if withdrew:
-            assert outcomes[1] in {"Refused", "AlreadyWithdrawn"}, outcomes
+            assert outcomes[1] in {"Refused", "ContractGone", "AlreadyWithdrawn"}, outcomes
             assert count(app, Contract, Contract.id == contractor.contract_id) == 0
             assert count(app, Device, Device.mac == mac) == 0
             return

@@ -7,8 +7,9 @@ from flask import Flask
 
 from tests.factories import UserFactory
 from tests.unit.conftest import Account, Client, Mailbox
+from webapp.enums import TokenPurpose
 from webapp.extensions import db
-from webapp.models import Contract, User
+from webapp.models import Contract, User, UserToken
 
 VALID = {
     "company_name": "株式会社テスト",
@@ -131,7 +132,7 @@ def test_an_address_taken_meanwhile_is_refused_at_the_link(
     link = smtp.link(smtp.to("wanted@example.com")[0])
     with app.app_context():
         UserFactory(email="wanted@example.com")
-    assert logged_in.post_form(link).status_code == 409
+    assert logged_in.post_form(link).status_code == 422
     with app.app_context():
         assert db.session.get(User, contractor.user_id).email == "owner@example.com"
 
@@ -168,3 +169,49 @@ def test_fields_the_browser_leaves_out_read_as_empty(
     assert response.status_code == 303
     contract = contract_of(app, contractor)
     assert (contract.company_name, contract.phone_home, contract.wants_news) == ("", "", False)
+
+
+def test_a_mail_server_down_never_turns_a_saved_change_into_an_error_page(
+    app: Flask, logged_in: Client, contractor: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webapp.mail
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(webapp.mail, "deliver", refuse)
+    response = logged_in.post_form(
+        "/account/edit", {**VALID, "address": "大阪府大阪市北区1-1", "email": "new@example.com"}
+    )
+    assert response.status_code == 303
+    page = logged_in.get("/account").get_data(as_text=True)
+    assert "確認メールを送信できませんでした" in page
+    assert "大阪府大阪市北区1-1" in page  # the details are saved
+    with app.app_context():
+        assert db.session.get(User, contractor.user_id).email == "owner@example.com"
+        assert (
+            db.session.query(UserToken)
+            .filter_by(user_id=contractor.user_id, purpose=TokenPurpose.EMAIL_CHANGE)
+            .count()
+            == 1
+        )
+
+
+def test_details_and_an_email_change_succeed_or_fail_together(
+    app: Flask, logged_in: Client, contractor: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address taken between the form's check and the change: nothing is saved."""
+    import webapp.account.forms
+
+    with app.app_context():
+        UserFactory(email="taken@example.com")
+    monkeypatch.setattr(webapp.account.forms, "email_in_use", lambda email: False)
+    before = contract_of(app, contractor)
+    response = logged_in.post_form(
+        "/account/edit", {**VALID, "address": "大阪府大阪市北区1-1", "email": "taken@example.com"}
+    )
+    assert response.status_code == 422
+    assert "このEメールアドレスは既に使われています。" in response.get_data(as_text=True)
+    assert contract_of(app, contractor).address == before.address
+    with app.app_context():
+        assert db.session.query(UserToken).filter_by(user_id=contractor.user_id).count() == 0

@@ -53,7 +53,8 @@ def test_the_key_digest_migration_backfills_existing_licences(
 ) -> None:
     import datetime as dt
 
-    from webapp.models import Licence, key_digest
+    from webapp.crypto import digest as key_digest
+    from webapp.models import Licence
 
     app = build_app(tmp_path, empty_database)
     with app.app_context():

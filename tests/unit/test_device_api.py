@@ -18,7 +18,7 @@ from webapp import storage
 from webapp.enums import CommStatus, LicenceState, RecordingStatus
 from webapp.extensions import db
 from webapp.models import Contract, Device, Recording, utcnow
-from webapp.services.device_api import issue_api_secret
+from webapp.services.device_reports import issue_api_secret
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -536,8 +536,9 @@ def test_the_same_key_for_other_bytes_of_the_same_size_is_409(
 
 
 def test_an_upload_for_a_device_deleted_meanwhile_is_404(app: Flask, camera: ApiDevice) -> None:
-    from webapp.services.device_api import ApiRefused, store_upload
     from webapp.services.devices import delete_device
+    from webapp.services.recordings import store_upload
+    from webapp.services.refusals import ApiRefused
 
     with app.app_context():
         delete_device(db.session.get(Device, camera.id))
@@ -562,7 +563,7 @@ def test_a_failing_mail_server_loses_a_mail_not_the_heartbeat(
     contractor: Account,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import webapp.services.notifications as notifications
+    import webapp.mail
 
     with app.app_context():
         add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
@@ -570,7 +571,7 @@ def test_a_failing_mail_server_loses_a_mail_not_the_heartbeat(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("SMTP down")
 
-    monkeypatch.setattr(notifications, "send_mail", refuse)
+    monkeypatch.setattr(webapp.mail, "deliver", refuse)
     response = beat(api, camera, {"recording": "stopped"})
     assert response.status_code == 200
     assert device_row(app, camera.id).comm_status is CommStatus.ONLINE
@@ -580,7 +581,7 @@ def test_the_sweep_leaves_a_device_that_changed_meanwhile(
     app: Flask, contractor: Account, smtp: Mailbox
 ) -> None:
     """Selected as silent, then exchanged (未接続, never heard): no 通信断, no mail."""
-    from webapp.services.notifications import report_status
+    from webapp.services.device_reports import report_status
 
     with app.app_context():
         add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")

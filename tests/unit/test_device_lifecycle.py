@@ -345,6 +345,28 @@ def test_bad_exchanges_are_refused(
     assert load(app, camera).mac == "008045000A0A"
 
 
+def test_an_exchange_under_a_lapsed_licence_is_a_conflict(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    """No input can mend it: 409 with the reason above the form, and nothing moves."""
+    with app.app_context():
+        device_id = DeviceFactory(
+            contract_id=contractor.contract_id,
+            mac="008045121212",
+            licence=LicenceFactory(
+                contract_id=contractor.contract_id,
+                starts_on=dt.date(2020, 1, 1),
+                ends_on=dt.date(2020, 12, 31),
+            ),
+        ).id
+    response = logged_in.post_form(
+        f"/devices/{device_id}/exchange", {"model": "WV-S1131", "mac": "008045343434"}
+    )
+    assert response.status_code == 409
+    assert "ライセンスが有効ではないため、この操作は行えません。" in response.get_data(as_text=True)
+    assert load(app, device_id).mac == "008045121212"
+
+
 # --- Licence time -------------------------------------------------------------------------
 
 

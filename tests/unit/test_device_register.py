@@ -15,7 +15,7 @@ from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.identifiers import normalise_licence_key, normalise_mac
 from webapp.models import AuditEvent, Device, Licence, NotificationSetting
-from webapp.services.contracts import format_licence_key
+from webapp.services.licences import format_licence_key
 
 
 def issue(app: Flask, **kwargs: object) -> str:

@@ -187,7 +187,7 @@ header_text = st.text(
 @pytest.fixture
 def api_device(app: Flask, contractor: Account) -> tuple[int, str]:
     from webapp.enums import CommStatus
-    from webapp.services.device_api import issue_api_secret
+    from webapp.services.device_reports import issue_api_secret
 
     with app.app_context():
         device = DeviceFactory(

@@ -17,8 +17,7 @@ from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.models import Device, Licence, LicenceReminder
-from webapp.services.contracts import format_licence_key
-from webapp.services.licences import send_reminders
+from webapp.services.licences import format_licence_key, send_reminders
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -201,7 +200,7 @@ def test_operator_commands_have_help(app: Flask, command: str) -> None:
     ],
 )
 def test_terms(starts: dt.date, kwargs: dict, ends: dt.date) -> None:
-    from webapp.services.contracts import term_end
+    from webapp.services.licences import term_end
 
     assert term_end(starts, **kwargs) == ends
 

@@ -13,7 +13,8 @@ from tests.unit.conftest import Account, Client, Mailbox
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, User
-from webapp.services.people import SeatLimitReached, invite_user
+from webapp.services.refusals import SeatLimitReached
+from webapp.services.users import invite_user
 
 PASSWORD = "fresh passphrase 1"
 
@@ -149,8 +150,9 @@ def test_detail_change_email_and_delete(
     first = logged_in.post(f"/users/{user_id}/delete", data={"csrf_token": token})
     assert first.status_code == 303
     second = logged_in.post(f"/users/{user_id}/delete", data={"csrf_token": token})
-    assert second.status_code == 303
-    assert "既に削除されています" in logged_in.get("/users").get_data(as_text=True)
+    assert second.status_code == 410
+    assert "既に削除されています" in second.get_data(as_text=True)
+    assert logged_in.get(f"/users/{user_id}").status_code == 410
     assert general_users(app, contractor.contract_id) == []
     with app.app_context():
         assert (
@@ -213,3 +215,46 @@ def test_a_viewer_sees_only_the_devices_allowed(
     limited = viewer.get("/").get_data(as_text=True)
     assert "ロビー" in limited and "金庫室" not in limited
     assert "登録機器: 1台" in limited
+
+
+def test_an_invitation_that_cannot_be_mailed_keeps_the_user_and_says_so(
+    app: Flask,
+    logged_in: Client,
+    contractor: Account,
+    smtp: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import webapp.mail
+
+    deliver = webapp.mail.deliver
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(webapp.mail, "deliver", refuse)
+    response = invite(logged_in, "unlucky@example.com")
+    assert response.status_code == 303  # never an error page for a saved invitation
+    [user] = general_users(app, contractor.contract_id)
+    page = logged_in.get(f"/users/{user.id}").get_data(as_text=True)
+    assert "招待メールを送信できませんでした" in page
+
+    monkeypatch.setattr(webapp.mail, "deliver", deliver)
+    resent = logged_in.post_form(f"/users/{user.id}/resend", token_from=f"/users/{user.id}")
+    assert resent.status_code == 303
+    assert len(smtp.to("unlucky@example.com")) == 1
+
+
+def test_a_deleted_users_screens_answer_410_and_htmx_goes_back_to_the_list(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        contract = db.session.get(Contract, contractor.contract_id)
+        user_id = UserFactory(email="leaving@example.com", contract=contract, role=Role.GENERAL).id
+    token = logged_in.csrf_token(f"/users/{user_id}/delete")
+    assert logged_in.post(f"/users/{user_id}/delete", data={"csrf_token": token}).status_code == 303
+    gone = logged_in.get(f"/users/{user_id}")
+    assert gone.status_code == 410
+    assert "ユーザー leaving@example.com は削除済みです。" in gone.get_data(as_text=True)
+    swapped = logged_in.get(f"/users/{user_id}", headers={"HX-Request": "true"})
+    assert swapped.headers["HX-Redirect"] == "/users"
+    assert "このユーザーは既に削除されています。" in logged_in.get("/users").get_data(as_text=True)

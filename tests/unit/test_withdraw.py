@@ -28,7 +28,8 @@ from webapp.models import (
     NotificationRecipient,
     User,
 )
-from webapp.services.account import DevicesRemain, withdraw_contract
+from webapp.services.account import withdraw_contract
+from webapp.services.refusals import DevicesRemain
 
 ACKS = {"ack_irreversible": "y", "ack_new_contract": "y"}
 NOTE_1 = "退会処理を実行後、削除されたデータを元に戻すことはできません。"

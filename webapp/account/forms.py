@@ -14,6 +14,7 @@ from ..identifiers import normalise_furigana, normalise_phone, normalise_postal_
 from ..models import User
 from ..passwords import password_problem, verify_password
 from ..services.contracts import email_in_use
+from ..services.refusals import EmailTaken, WrongPassword
 
 ACK_MESSAGE = _l("確認事項を読み、チェックボックスにチェックしてください。")
 
@@ -105,7 +106,7 @@ class ContractorForm(PortalForm):
         email = self.email.data
         changing = bool(email) and email != self.user.email and not self.email.errors
         if changing and email_in_use(email):
-            self.email.errors = [_("このEメールアドレスは既に使われています。")]
+            self.email.errors = [EmailTaken().message]
             valid = False
         return self._validate_password_change() and valid
 
@@ -119,7 +120,7 @@ class ContractorForm(PortalForm):
             return False
         stored = self.user.password_hash
         if not stored or not verify_password(stored, current.data):
-            current.errors = [_("現在のパスワードが正しくありません。")]
+            current.errors = [WrongPassword().message]
             return False
         problem = password_problem(new.data or "", self.email.data or self.user.email)
         if problem:

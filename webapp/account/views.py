@@ -10,30 +10,22 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
-from ..audit import record_event
-from ..auth.sessions import token_hash
+from ..crypto import digest
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..filters import DISPLAY_ZONE
 from ..htmx import see_other
 from ..models import Contract
-from ..screens import render_screen
+from ..screens import render_form, render_screen
 from ..services.account import (
     PROFILE_FIELDS,
-    AlreadyWithdrawn,
-    DevicesRemain,
     may_withdraw,
-    update_profile,
+    update_contractor,
     withdraw_contract,
 )
-from ..services.credentials import (
-    EmailTaken,
-    InvalidLink,
-    change_password,
-    confirm_email_change,
-    request_email_change,
-)
-from ..services.export import as_csv_zip, as_json
+from ..services.credentials import confirm_email_change
+from ..services.export import export_contract
+from ..services.refusals import AlreadyWithdrawn, DevicesRemain, EmailTaken, InvalidLink, Refused
 from ..services.tokens import find_token
 from . import bp
 from .forms import ContractorForm, WithdrawForm
@@ -57,36 +49,42 @@ def edit() -> Response:
         form.email.data = user.email
         if len(contract.postal_code) == 7:
             form.postal_code.data = f"{contract.postal_code[:3]}-{contract.postal_code[3:]}"
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("account/edit.html", status=status, form=form)
+    if not form.validate_on_submit():
+        return render_form("account/edit.html", form)
     # A field the browser did not send reads as empty (the columns hold "" for "none").
-    values = {name: form[name].data or "" for name in PROFILE_FIELDS}
+    values: dict[str, object] = {name: form[name].data or "" for name in PROFILE_FIELDS}
     values["wants_news"] = bool(form.wants_news.data)
-    changed = update_profile(contract, values)
-    messages = [_("契約者情報を変更しました。")] if changed else []
-    if form.email.data != user.email:
-        try:
-            request_email_change(user, form.email.data)
-        except EmailTaken:
-            form.email.errors = [_("このEメールアドレスは既に使われています。")]
-            return render_screen("account/edit.html", status=422, form=form)
+    try:
+        change = update_contractor(
+            contract,
+            user,
+            values,
+            email=form.email.data,
+            current_password=form.current_password.data or "",
+            new_password=form.new_password.data or "",
+            keep_token_hash=digest(user.session_token or ""),
+        )
+    except Refused as refusal:
+        return render_form("account/edit.html", form, refusal=refusal)
+    messages = [_("契約者情報を変更しました。")] if change.changed else []
+    mailed = change.confirmation is None or change.confirmation.sent
+    if change.confirmation is not None:
         messages.append(
             _(
                 "%(email)s に確認メールを送信しました。"
                 "メールのリンクを開くと、Eメールアドレスの変更が完了します。",
                 email=form.email.data,
             )
+            if mailed
+            else _(
+                "%(email)s に確認メールを送信できませんでした。"
+                "Eメールアドレスは変更されていません。しばらくしてからもう一度お試しください。",
+                email=form.email.data,
+            )
         )
-    if form.new_password.data:
-        change_password(
-            user,
-            form.current_password.data,
-            form.new_password.data,
-            keep_token_hash=token_hash(user.session_token or ""),
-        )
+    if change.password_changed:
         messages.append(_("パスワードを変更しました。ほかの端末のログインは終了しました。"))
-    flash(" ".join(messages) or _("変更はありませんでした。"), "success")
+    flash(" ".join(messages) or _("変更はありませんでした。"), "success" if mailed else "error")
     return see_other(url_for("account.index"))
 
 
@@ -102,10 +100,11 @@ def confirm_email(token: str) -> Response:
         )
     try:
         confirm_email_change(token)
-    except InvalidLink:
-        return make_response(render_template("account/email_link_invalid.html"), 410)
-    except EmailTaken:
-        return make_response(render_template("account/email_link_invalid.html", taken=True), 409)
+    except InvalidLink as refusal:
+        return make_response(render_template("account/email_link_invalid.html"), refusal.status)
+    except EmailTaken as refusal:
+        page = render_template("account/email_link_invalid.html", taken=True)
+        return make_response(page, refusal.status)
     flash(
         _("Eメールアドレスを変更しました。ログインには新しいアドレスをお使いください。"),
         "success",
@@ -119,16 +118,15 @@ def withdraw() -> Response:
     contract = db.get_or_404(Contract, current_user.contract_id)
     if not may_withdraw(contract.id):
         # Refused on POST as well as shown on GET: the server decides, not the page.
-        status = 409 if request.method == "POST" else 200
+        status = DevicesRemain.status if request.method == "POST" else 200
         return render_screen("account/withdraw_blocked.html", status=status)
     form = WithdrawForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("account/withdraw.html", status=status, form=form)
+    if not form.validate_on_submit():
+        return render_form("account/withdraw.html", form)
     try:
         withdraw_contract(contract)
-    except DevicesRemain:
-        return render_screen("account/withdraw_blocked.html", status=409)
+    except DevicesRemain as refusal:
+        return render_screen("account/withdraw_blocked.html", status=refusal.status)
     except AlreadyWithdrawn:
         pass
     logout_user()
@@ -141,14 +139,8 @@ def withdraw() -> Response:
 @contractor_required
 def export(kind: str) -> Response:
     """Download everything the portal holds about the contract (JSON, or CSV files in a ZIP)."""
-    contract_id = current_user.contract_id
+    body, mimetype = export_contract(current_user.contract_id, kind)
     today = dt.datetime.now(DISPLAY_ZONE).strftime("%Y%m%d")
-    if kind == "json":
-        body, mimetype = as_json(contract_id), "application/json"
-    else:
-        body, mimetype = as_csv_zip(contract_id), "application/zip"
-    record_event("contract.export", contract_id=contract_id, detail={"format": kind})
-    db.session.commit()
     response = make_response(body)
     response.mimetype = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="contract-{today}.{kind}"'

@@ -7,6 +7,7 @@ session or CSRF token is involved: each request carries the device's own secret.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import cache
 from pathlib import Path
@@ -16,20 +17,15 @@ from flask import current_app, jsonify, request
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
+from ..crypto import digest
+from ..database import fresh_snapshot
 from ..enums import RecordingStatus
 from ..errors import json_error
-from ..extensions import csrf, db, limiter
-from ..services.device_api import (
-    ApiRefused,
-    authenticate,
-    device_summary,
-    heartbeat,
-    parse_captured_at,
-    presented_secret,
-    recording_summary,
-    secret_digest,
-    store_upload,
-)
+from ..extensions import csrf, limiter
+from ..models import Device, Recording
+from ..services.device_reports import authenticate, heartbeat, heartbeat_interval, presented_secret
+from ..services.recordings import parse_captured_at, store_upload
+from ..services.refusals import ApiRefused
 from . import bp
 
 # A heartbeat is a few dozen bytes; anything much larger is not one.
@@ -48,7 +44,7 @@ def refused(error: ApiRefused) -> Response:
 
 def _credential_key() -> str:
     """Rate limits count per device: per secret presented, read as authentication reads it."""
-    return "device-api:" + secret_digest(presented_secret(request.headers.get("Authorization")))
+    return "device-api:" + digest(presented_secret(request.headers.get("Authorization")))
 
 
 def _refused_credentials(response: Response) -> bool:
@@ -83,6 +79,43 @@ def _json_object() -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiRefused(400, "invalid_json", "The body must be a JSON object.")
     return value
+
+
+def device_summary(device: Device) -> dict[str, object]:
+    """What the API tells a device about itself."""
+    licence = device.licence
+    return {
+        "id": device.id,
+        "name": device.name,
+        "domain": device.domain,
+        "comm_status": device.comm_status.value,
+        "recording_status": device.recording_status.value,
+        "service_status": device.effective_service_status().value,
+        "last_heartbeat_at": _iso(device.last_heartbeat_at),
+        "licence": {
+            "state": licence.effective_state().value,
+            "plan": licence.plan.value,
+            "ends_on": licence.ends_on.isoformat(),
+        },
+        "heartbeat_interval_seconds": heartbeat_interval(),
+    }
+
+
+def recording_summary(recording: Recording) -> dict[str, object]:
+    """What the API tells a device about a recording it uploaded."""
+    return {
+        "id": recording.id,
+        "kind": recording.kind.value,
+        "content_type": recording.content_type,
+        "size_bytes": recording.size_bytes,
+        "captured_at": _iso(recording.captured_at),
+        "idempotency_key": recording.idempotency_key,
+    }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its zone."""
+    return None if moment is None else moment.replace(tzinfo=dt.UTC).isoformat()
 
 
 @bp.get("/openapi.json")
@@ -132,7 +165,7 @@ def upload_recording(device_id: int) -> Response:
     device = _device(device_id)
     contract_id = device.contract_id
     # No transaction stays open while a camera's uplink sends up to RECORDING_MAX_BYTES.
-    db.session.rollback()
+    fresh_snapshot()
     request.max_content_length = current_app.config["RECORDING_MAX_BYTES"]
     idempotency_key = request.headers.get("Idempotency-Key", "").strip()
     if not idempotency_key:

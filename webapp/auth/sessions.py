@@ -8,7 +8,6 @@ cookie taken earlier no longer logs anyone in.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from flask import current_app, request
@@ -16,6 +15,9 @@ from flask_babel import gettext as _
 from flask_login import LoginManager
 from sqlalchemy import delete, select
 
+from ..audit import record_event
+from ..crypto import digest
+from ..database import unit_of_work
 from ..extensions import db
 from ..models import LoginSession, User, utcnow
 
@@ -23,9 +25,26 @@ from ..models import LoginSession, User, utcnow
 _TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 
-def token_hash(token: str) -> str:
-    """Return the stored form of a login session's token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+def log_in(user: User, *, language: str) -> str:
+    """Open a login session for *user* who has just proved who they are; return its token.
+
+    Until the language switch is used, the account speaks the *language* it first logged
+    in with: mails sent later by commands (reminders, notifications) follow it.
+    """
+    with unit_of_work():
+        token = start_login_session(user)
+        user.last_login_at = utcnow()
+        if user.locale is None:
+            user.locale = language
+        record_event("login", contract_id=user.contract_id, actor_email=user.email)
+    return token
+
+
+def log_out(user: User) -> None:
+    """End the login session *user* was loaded through (the cookie is dead from now on)."""
+    with unit_of_work():
+        end_login_session(user.session_token)
+        record_event("logout", contract_id=user.contract_id)
 
 
 def start_login_session(user: User) -> str:
@@ -34,7 +53,7 @@ def start_login_session(user: User) -> str:
     db.session.add(
         LoginSession(
             user_id=user.id,
-            token_hash=token_hash(token),
+            token_hash=digest(token),
             ip=(request.remote_addr or "")[:45],
             user_agent=request.user_agent.string[:300],
         )
@@ -46,7 +65,7 @@ def start_login_session(user: User) -> str:
 def end_login_session(token: str | None) -> None:
     """Delete the login session named by *token*, if it still exists."""
     if token:
-        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == digest(token)))
 
 
 def load_session_user(token: str) -> User | None:
@@ -56,7 +75,7 @@ def load_session_user(token: str) -> User | None:
     row = db.session.execute(
         select(LoginSession, User)
         .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == token_hash(token))
+        .where(LoginSession.token_hash == digest(token))
     ).first()
     if row is None:
         return None
@@ -65,12 +84,12 @@ def load_session_user(token: str) -> User | None:
     idle = dt.timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     longest = dt.timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
     if now - login_session.last_seen_at > idle or now - login_session.created_at > longest:
-        db.session.delete(login_session)
-        db.session.commit()
+        with unit_of_work():
+            db.session.delete(login_session)
         return None
     if now - login_session.last_seen_at > _TOUCH_INTERVAL:
-        login_session.last_seen_at = now
-        db.session.commit()
+        with unit_of_work():
+            login_session.last_seen_at = now
     user.session_token = token
     return user
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from flask import (
     current_app,
@@ -18,53 +17,29 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from ..audit import record_event
 from ..enums import TokenPurpose
 from ..extensions import db, limiter
 from ..i18n import COOKIE as LANGUAGE_COOKIE
 from ..i18n import LANGUAGES, current_language
 from ..i18n import lazy as _l
-from ..models import User, utcnow
-from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
-from ..services.credentials import InvalidLink, request_password_reset
+from ..links import safe_next_url
+from ..models import User
+from ..screens import form_status
+from ..services.credentials import authenticate, request_password_reset
 from ..services.credentials import reset_password as reset_password_with
-from ..services.people import accept_invitation as accept_invitation_with
+from ..services.refusals import InvalidLink
 from ..services.tokens import find_token
+from ..services.users import accept_invitation as accept_invitation_with
+from ..services.users import set_language
 from ..useragent import is_mobile
 from . import bp
 from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm
-from .sessions import end_login_session, start_login_session
+from .sessions import log_in, log_out
 
 REMEMBERED_EMAIL_COOKIE = "remembered_email"
 LOGIN_FAILED_MESSAGE = _l("Eメールアドレスまたはパスワードが正しくありません。")
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """Return the user with these credentials, taking as long whether or not the e-mail exists."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None or user.password_hash is None:
-        burn_verification_time(password)
-        return None
-    if not verify_password(user.password_hash, password):
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return user
-
-
-def safe_next_url(target: str | None) -> str | None:
-    """Return *target* when it is a path on this site, else None (no open redirect)."""
-    if not target or len(target) > 2000:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 0x20 for c in target):
-        return None
-    return target
 
 
 def _mobile_refusal() -> Response:
@@ -123,15 +98,8 @@ def login() -> Response:
 def _complete_login(user: User, *, remember_email: bool) -> Response:
     # A fresh cookie session: nothing from before the login carries over.
     session.clear()
-    start_login_session(user)
-    user.last_login_at = utcnow()
-    if user.locale is None:
-        # Until the switch is used, the account speaks the language it first logged in
-        # with: mails sent later by commands (reminders, notifications) follow it.
-        user.locale = current_language()
+    log_in(user, language=current_language())
     login_user(user)
-    record_event("login", contract_id=user.contract_id, actor_email=user.email)
-    db.session.commit()
 
     response = redirect(safe_next_url(request.args.get("next")) or url_for("portal.index"), 303)
     if remember_email:
@@ -152,9 +120,7 @@ def _complete_login(user: User, *, remember_email: bool) -> Response:
 @login_required
 def logout() -> Response:
     # CSRFProtect has already refused a POST without the session's token.
-    end_login_session(current_user.session_token)
-    record_event("logout", contract_id=current_user.contract_id)
-    db.session.commit()
+    log_out(current_user)
     logout_user()
     session.clear()
     flash(_("ログアウトしました。"), "info")
@@ -177,8 +143,7 @@ def forgot_password() -> Response:
         request_password_reset(form.email.data)
         # The same answer whether or not the address is registered.
         return make_response(render_template("auth/forgot_sent.html"))
-    status = 422 if request.method == "POST" else 200
-    return make_response(render_template("auth/forgot_password.html", form=form), status)
+    return make_response(render_template("auth/forgot_password.html", form=form), form_status(form))
 
 
 def _password_through_link(
@@ -206,11 +171,10 @@ def _password_through_link(
         except InvalidLink:
             return make_response(render_template("auth/link_invalid.html"), 410)
         return redirect(url_for("auth.login"), 303)
-    status = 422 if request.method == "POST" else 200
     page = render_template(
         "auth/reset_password.html", form=form, heading=heading, lead=lead % {"email": user.email}
     )
-    return make_response(page, status)
+    return make_response(page, form_status(form))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -262,8 +226,7 @@ def choose_language() -> Response:
     if language not in LANGUAGES:
         return redirect(back, 303)
     if current_user.is_authenticated:
-        current_user.locale = language
-        db.session.commit()
+        set_language(current_user, language)
     response = redirect(back, 303)
     response.set_cookie(
         LANGUAGE_COOKIE,

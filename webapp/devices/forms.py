@@ -14,7 +14,8 @@ from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
 from ..i18n import lazy as _l
 from ..identifiers import normalise_domain, normalise_licence_key, normalise_mac
 from ..models import Device
-from ..services.devices import MAC_TAKEN, licence_problem, mac_in_use
+from ..services.devices import MAC_TAKEN, mac_in_use
+from ..services.licences import licence_problem
 from .queries import DeviceSearch
 
 ANY = ("", _l("すべて"))

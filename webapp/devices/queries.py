@@ -45,14 +45,7 @@ from ..models import (
     service_status,
 )
 from ..paging import Pagination
-
-
-class DeviceGone(Exception):
-    """The device existed under this contract and has been deleted."""
-
-    def __init__(self, summary: str) -> None:
-        super().__init__(summary)
-        self.summary = summary
+from ..services.refusals import DeviceGone
 
 
 def get_device(device_id: int, contract_id: int) -> Device:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -15,17 +14,14 @@ from werkzeug.wrappers import Response
 from ..access import contractor_required
 from ..enums import DeviceKind
 from ..extensions import limiter
-from ..htmx import hx_redirect, is_htmx, retarget, see_other, swaps_into, wants_fragment
+from ..htmx import retarget, see_other, swaps_into, wants_fragment
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..paging import Pagination, parse_page
 from ..recordings.queries import latest_images
-from ..screens import render_screen
-from ..services.device_api import api_secret_is_current
+from ..screens import form_status, render_form, render_screen
+from ..services.device_reports import api_secret_is_current
 from ..services.devices import (
-    AlreadyDeleted,
-    AlreadyDone,
-    Refused,
     already_registered,
     complete_setup,
     delete_device,
@@ -33,6 +29,7 @@ from ..services.devices import (
     register_device,
     update_device,
 )
+from ..services.refusals import AlreadyDone, Refused
 from . import bp
 from .forms import (
     DeleteDeviceForm,
@@ -41,8 +38,8 @@ from .forms import (
     ExchangeDeviceForm,
     RegisterDeviceForm,
 )
+from .links import detail_links
 from .queries import (
-    DeviceGone,
     DevicePage,
     DeviceSearch,
     count_devices,
@@ -65,15 +62,6 @@ def _parse_list_state(args: MultiDict[str, str]) -> tuple[DeviceSearchForm, Devi
         view = "status"
     search = form.to_search() if form.validate() else DeviceSearch()
     return form, search, view, parse_page(args.get("page"))
-
-
-def detail_links(back: str) -> Callable[[int], str]:
-    """Return a maker of 詳細 links that carry the list's state (one url_for per page)."""
-    sentinel = 2**31 - 1  # the largest id: the one number url_for is asked to place
-    prefix, _, suffix = url_for("devices.detail", device_id=sentinel, back=back or None).partition(
-        f"/{sentinel}"
-    )
-    return lambda device_id: f"{prefix}/{device_id}{suffix}"
 
 
 def list_args_from_back(back: str | None) -> dict[str, Any]:
@@ -124,7 +112,7 @@ def index() -> Response:
     response = render_screen(
         "devices/index.html",
         blocks=blocks,
-        status=422 if invalid else 200,
+        status=form_status(form),
         form=form,
         page=page,
         view=view,
@@ -187,32 +175,12 @@ def delete(device_id: int) -> Response:
     context = _detail_context(device_id, "info")
     device = context["device"]
     form = DeleteDeviceForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("devices/delete.html", status=status, form=form, **context)
+    if not form.validate_on_submit():
+        return render_form("devices/delete.html", form, **context)
     name = device.name
-    try:
-        delete_device(device, reason=(form.reason.data or "").strip())
-    except AlreadyDeleted as exc:
-        raise DeviceGone(name) from exc
+    delete_device(device, reason=(form.reason.data or "").strip())
     flash(_("機器「%(name)s」を削除しました。", name=name), "success")
     return see_other(context["list_url"])
-
-
-@bp.errorhandler(DeviceGone)
-def device_gone(error: DeviceGone) -> Response:
-    from ..errors import render_error
-
-    if is_htmx():
-        # The panel on screen is stale: reload the list rather than leave it clickable.
-        flash(_("機器「%(name)s」は既に削除されています。", name=error.summary), "info")
-        return hx_redirect(url_for("devices.index"))
-    return render_error(
-        410,
-        _("この機器は既に削除されています。"),
-        _("機器「%(name)s」は削除済みです。機器一覧でご確認ください。", name=error.summary),
-        link=(url_for("devices.index"), _("機器一覧へ")),
-    )
 
 
 def _wrong_licence_key(response: Response) -> bool:
@@ -232,10 +200,7 @@ def register() -> Response:
     """機器登録."""
     form = RegisterDeviceForm(contract_id=current_user.contract_id)
     back = request.args.get("back", "")
-    context: dict[str, Any] = {
-        "form": form,
-        "list_url": url_for("devices.index", **list_args_from_back(back)),
-    }
+    context: dict[str, Any] = {"list_url": url_for("devices.index", **list_args_from_back(back))}
     if request.method == "POST":
         done = already_registered(
             current_user.contract_id,
@@ -245,11 +210,9 @@ def register() -> Response:
         if done is not None:
             flash(_("この機器は既に登録されています。"), "info")
             return see_other(url_for("devices.detail", device_id=done))
-    if request.method == "GET" or not form.validate_on_submit():
-        if form.licence_key.errors:
-            g.wrong_licence_key = True
-        status = 422 if request.method == "POST" else 200
-        return render_screen("devices/register.html", status=status, **context)
+    if not form.validate_on_submit():
+        g.wrong_licence_key = bool(form.licence_key.errors)
+        return render_form("devices/register.html", form, **context)
     try:
         device, api_secret = register_device(
             current_user.contract_id,
@@ -261,14 +224,10 @@ def register() -> Response:
         )
     except AlreadyDone as done:
         flash(_("この機器は既に登録されています。"), "info")
-        return see_other(url_for("devices.detail", device_id=done.device_id))
-    except Refused as refused:
-        g.wrong_licence_key = refused.field == "licence_key"
-        if refused.field:
-            form[refused.field].errors = [refused.message]
-        else:
-            form.form_errors.append(refused.message)
-        return render_screen("devices/register.html", status=409, **context)
+        return see_other(url_for("devices.detail", device_id=done.result))
+    except Refused as refusal:
+        g.wrong_licence_key = refusal.field == "licence_key"
+        return render_form("devices/register.html", form, refusal=refusal, **context)
     flash(
         _(
             "機器「%(name)s」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
@@ -325,17 +284,15 @@ def edit(device_id: int) -> Response:
         for name in ("camera_admin_password", "camera_list_password"):
             if name in form:
                 form[name].data = ""
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("devices/edit.html", status=status, form=form, **context)
+    if not form.validate_on_submit():
+        return render_form("devices/edit.html", form, **context)
     credentials = {name: form[name].data for name in form.data if name.startswith("camera_")}
     try:
         changed = update_device(
             device, name=form.name.data, domain=form.normalised_domain, **credentials
         )
-    except Refused as refused:
-        form[refused.field].errors = [refused.message]
-        return render_screen("devices/edit.html", status=422, form=form, **context)
+    except Refused as refusal:
+        return render_form("devices/edit.html", form, refusal=refusal, **context)
     flash(_("機器情報を変更しました。") if changed else _("変更はありませんでした。"), "success")
     return see_other(url_for("devices.detail", device_id=device.id, back=context["back"] or None))
 
@@ -349,8 +306,8 @@ def setup(device_id: int) -> Response:
     detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
     try:
         api_secret = complete_setup(device)
-    except Refused as refused:
-        flash(refused.message, "error")
+    except Refused as refusal:
+        flash(refusal.message, "error")
         return see_other(detail_url)
     flash(_("機器「%(name)s」の機器設定が完了しました。", name=device.name), "success")
     return _hand_over_api_secret(device.id, api_secret, detail_url)
@@ -363,21 +320,16 @@ def exchange(device_id: int) -> Response:
     context = _detail_context(device_id, "info")
     device = context["device"]
     form = ExchangeDeviceForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("devices/exchange.html", status=status, form=form, **context)
+    if not form.validate_on_submit():
+        return render_form("devices/exchange.html", form, **context)
     detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
     try:
         exchange_device(device, new_model=form.model.data, new_mac=form.normalised_mac)
     except AlreadyDone:
         flash(_("この機器への交換は既に完了しています。"), "info")
         return see_other(detail_url)
-    except Refused as refused:
-        if refused.field:
-            form[refused.field].errors = [refused.message]
-        else:
-            form.form_errors.append(refused.message)
-        return render_screen("devices/exchange.html", status=422, form=form, **context)
+    except Refused as refusal:
+        return render_form("devices/exchange.html", form, refusal=refusal, **context)
     flash(
         _(
             "機器「%(name)s」を交換しました。新しい機器の準備ができたら「機器設定」を行ってください。",

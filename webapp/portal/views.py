@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user, login_required
 
+from ..devices.links import detail_links
 from ..devices.queries import list_portal_devices
-from ..devices.views import detail_links
 from ..paging import parse_page
 from ..recordings.queries import latest_images
 from . import bp

@@ -1,31 +1,23 @@
-"""Withdrawing from the service (退会)."""
+"""The contract itself: the contractor's details (契約者情報) and withdrawing (退会)."""
 
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, select, update
 
 from .. import storage
 from ..audit import record_event
-from ..database import checkpoint_wal, lock_for_update
+from ..database import checkpoint_wal, lock_for_update, unit_of_work
 from ..enums import LicenceState
 from ..extensions import db
-from ..models import AuditEvent, Contract, Device, Licence, utcnow
+from ..mail import Delivery
+from ..models import AuditEvent, Contract, Device, Licence, User, utcnow
+from .credentials import change_password, request_email_change
+from .refusals import AlreadyWithdrawn, DevicesRemain
 
 log = logging.getLogger(__name__)
-
-
-class DevicesRemain(Exception):
-    """Withdrawal needs every device deleted first."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__(f"{count} devices remain")
-        self.count = count
-
-
-class AlreadyWithdrawn(Exception):
-    """The contract was withdrawn by another request in the meantime."""
 
 
 def may_withdraw(contract_id: int) -> bool:
@@ -50,7 +42,7 @@ def withdraw_contract(contract: Contract) -> None:
     is registered, and AlreadyWithdrawn when another request got there first.
     """
     contract_id = contract.id
-    try:
+    with unit_of_work():
         # Locked before the devices are counted, so that a device registered at the same
         # moment is either counted here or refused by its own transaction, never lost.
         if not lock_for_update(db.session, Contract, contract_id):
@@ -69,10 +61,6 @@ def withdraw_contract(contract: Contract) -> None:
         db.session.execute(delete(AuditEvent).where(AuditEvent.contract_id == contract_id))
         db.session.execute(delete(Contract).where(Contract.id == contract_id))
         record_event("contract.withdraw", contract_id=None, anonymous=True)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     db.session.expunge_all()
     storage.remove_tree(storage.contract_prefix(contract_id))
     try:
@@ -103,12 +91,39 @@ def update_profile(contract: Contract, values: dict[str, object]) -> list[str]:
     ]
     if not changed:
         return []
-    try:
+    with unit_of_work():
         for name in changed:
             setattr(contract, name, values[name])
         record_event("contract.update", contract_id=contract.id, detail={"fields": changed})
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return changed
+
+
+class ContractorChange(NamedTuple):
+    """What 契約者情報の変更 did."""
+
+    changed: list[str]  # the details that changed
+    confirmation: Delivery | None  # the mail that confirms a new e-mail address
+    password_changed: bool
+
+
+def update_contractor(
+    contract: Contract,
+    user: User,
+    values: dict[str, object],
+    *,
+    email: str,
+    current_password: str = "",
+    new_password: str = "",
+    keep_token_hash: str = "",
+) -> ContractorChange:
+    """Change the contractor's details, login e-mail and password together, or nothing.
+
+    A new e-mail address takes effect when the link mailed to it is followed; the mails
+    leave after the commit, and one that fails never undoes what was saved.
+    """
+    with unit_of_work():
+        changed = update_profile(contract, values)
+        confirmation = request_email_change(user, email) if email != user.email else None
+        if new_password:
+            change_password(user, current_password, new_password, keep_token_hash=keep_token_hash)
+    return ContractorChange(changed, confirmation, bool(new_password))

@@ -1,33 +1,41 @@
-"""Passwords and e-mail addresses: reset by mail, change with the current password."""
+"""Passwords and e-mail addresses: log in with them, reset by mail, change them."""
 
 from __future__ import annotations
-
-import logging
 
 from sqlalchemy import delete, func, select
 
 from ..audit import record_event
+from ..database import unit_of_work
 from ..enums import TokenPurpose
 from ..extensions import db
-from ..mail import send_mail
+from ..mail import Delivery, send_after_commit
 from ..models import LoginSession, User
-from ..passwords import hash_password, verify_password
+from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from .contracts import email_in_use
+from .refusals import EmailTaken, InvalidLink, WrongPassword
 from .tokens import external_url, issue_token, use_token
 
-log = logging.getLogger(__name__)
+
+def find_user(email: str) -> User | None:
+    """Return the account that logs in with *email* (any case), if there is one."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-class InvalidLink(Exception):
-    """The link is unknown, expired or already used."""
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user with these credentials, taking as long whether or not the e-mail exists.
 
-
-class EmailTaken(Exception):
-    """Another account uses the address."""
-
-
-class WrongPassword(Exception):
-    """The current password does not match."""
+    A password hashed with older parameters is hashed again while it is at hand.
+    """
+    user = find_user(email)
+    if user is None or user.password_hash is None:
+        burn_verification_time(password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        with unit_of_work():
+            user.password_hash = hash_password(password)
+    return user
 
 
 def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
@@ -38,81 +46,83 @@ def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
     db.session.execute(query)
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(email: str) -> Delivery | None:
     """Mail a reset link if *email* belongs to an account; do nothing visible otherwise."""
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = find_user(email)
     if user is None or user.password_hash is None:
-        return
-    token = issue_token(user, TokenPurpose.PASSWORD_RESET)
-    record_event("password.reset_requested", contract_id=user.contract_id, actor_email=user.email)
-    send_mail(
-        user.email,
-        "password_reset",
-        locale=user.locale,
-        url=external_url("auth.reset_password", token=token),
-        minutes=30,
-    )
-    db.session.commit()
+        return None
+    with unit_of_work():
+        token = issue_token(user, TokenPurpose.PASSWORD_RESET)
+        record_event(
+            "password.reset_requested", contract_id=user.contract_id, actor_email=user.email
+        )
+        return send_after_commit(
+            user.email,
+            "password_reset",
+            locale=user.locale,
+            url=external_url("auth.reset_password", token=token),
+            minutes=30,
+        )
 
 
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset link, once; every session of the account ends."""
-    try:
+    with unit_of_work():
         used = use_token(token, TokenPurpose.PASSWORD_RESET)
-        if used is None:
+        user = db.session.get(User, used.user_id) if used else None
+        if user is None:
             raise InvalidLink()
-        user = db.session.get(User, used.user_id)
-        assert user is not None
         user.password_hash = hash_password(new_password)
         end_sessions(user.id)
         record_event("password.reset", contract_id=user.contract_id, actor_email=user.email)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return user
 
 
 def change_password(user: User, current: str, new_password: str, *, keep_token_hash: str) -> None:
     """Change the password of a logged-in user; their other sessions end."""
-    if not user.password_hash or not verify_password(user.password_hash, current):
-        raise WrongPassword()
-    try:
+    with unit_of_work():
+        if not user.password_hash or not verify_password(user.password_hash, current):
+            raise WrongPassword()
         user.password_hash = hash_password(new_password)
         end_sessions(user.id, keep_token_hash=keep_token_hash)
         record_event("password.change", contract_id=user.contract_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
-def request_email_change(user: User, new_email: str) -> None:
-    """Send a confirmation link to the new address, and tell the old one."""
+def request_email_change(user: User, new_email: str) -> Delivery:
+    """Send a confirmation link to the new address, and tell the old one.
+
+    Returns the confirmation mail: without it the change cannot be completed.
+    """
     new_email = new_email.strip().lower()
-    if email_in_use(new_email):
-        raise EmailTaken()
-    token = issue_token(user, TokenPurpose.EMAIL_CHANGE, new_email=new_email)
-    record_event("email.change_requested", contract_id=user.contract_id, detail={"to": new_email})
-    send_mail(
-        new_email,
-        "email_change_confirm",
-        locale=user.locale,
-        url=external_url("account.confirm_email", token=token),
-        old_email=user.email,
-    )
-    send_mail(user.email, "email_change_notice", locale=user.locale, new_email=new_email)
-    db.session.commit()
+    with unit_of_work():
+        if email_in_use(new_email):
+            raise EmailTaken()
+        token = issue_token(user, TokenPurpose.EMAIL_CHANGE, new_email=new_email)
+        record_event(
+            "email.change_requested", contract_id=user.contract_id, detail={"to": new_email}
+        )
+        confirmation = send_after_commit(
+            new_email,
+            "email_change_confirm",
+            locale=user.locale,
+            url=external_url("account.confirm_email", token=token),
+            old_email=user.email,
+        )
+        send_after_commit(
+            user.email, "email_change_notice", locale=user.locale, new_email=new_email
+        )
+    return confirmation
 
 
 def confirm_email_change(token: str) -> User:
     """Make the new address the login e-mail, once, if nobody took it meanwhile."""
-    try:
+    with unit_of_work():
         used = use_token(token, TokenPurpose.EMAIL_CHANGE)
         if used is None or used.new_email is None:
             raise InvalidLink()
         user = db.session.get(User, used.user_id)
-        assert user is not None
+        if user is None:
+            raise InvalidLink()
         if email_in_use(used.new_email):
             raise EmailTaken()
         old = user.email
@@ -123,8 +133,4 @@ def confirm_email_change(token: str) -> User:
             actor_email=user.email,
             detail={"from": old},
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return user

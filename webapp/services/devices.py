@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 from .. import storage
 from ..audit import record_event
-from ..database import lock_for_update
+from ..crypto import digest
+from ..database import lock_for_update, unit_of_work
 from ..enums import (
     CommStatus,
     DeviceKind,
@@ -32,10 +33,11 @@ from ..models import (
     Licence,
     NotificationSetting,
     Recording,
-    key_digest,
     utcnow,
 )
-from .device_api import issue_api_secret
+from .device_reports import issue_api_secret
+from .licences import KEY_IN_USE, usable_licence
+from .refusals import AlreadyDone, ContractGone, DeviceGone, LicenceLapsed, Refused
 
 
 class Registration(NamedTuple):
@@ -43,48 +45,8 @@ class Registration(NamedTuple):
     api_secret: str  # shown once, never stored
 
 
-class Refused(Exception):
-    """A rule refuses the operation; *field* names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class AlreadyDeleted(Exception):
-    """The device was deleted by another request in the meantime."""
-
-
-class AlreadyDone(Exception):
-    """The same request has already been carried out (a double submit)."""
-
-    def __init__(self, device_id: int) -> None:
-        super().__init__(device_id)
-        self.device_id = device_id
-
-
-KEY_UNKNOWN = _l("このライセンスキーは登録されていません。入力内容をご確認ください。")
-KEY_IN_USE = _l("このライセンスキーは既に使用されています。")
-KEY_REVOKED = _l(
-    "このライセンスキーは失効しています。機器の削除 (解約) に使われたキーは再利用できません。"
-)
-KEY_EXPIRED = _l("このライセンスキーは有効期限が切れています。")
 MAC_TAKEN = _l("このMACアドレスの機器は既に登録されています。")
 DOMAIN_TAKEN = _l("このドメイン名は既に使われています。別の名前を入力してください。")
-LICENCE_LAPSED = _l("ライセンスが有効ではないため、この操作は行えません。")
-CONTRACT_GONE = _l("ご契約が見つかりません。退会の手続きが行われた可能性があります。")
-
-
-def find_licence(key: str, contract_id: int) -> Licence | None:
-    """Return the licence of a normalised key, if this contract may use it.
-
-    A key issued to another contract is reported exactly like an unknown one.
-    """
-    licence = db.session.scalar(select(Licence).where(Licence.key_digest == key_digest(key)))
-    if licence is None or licence.contract_id not in (None, contract_id):
-        return None
-    return licence
 
 
 def mac_in_use(mac: str, *, except_device: int | None = None) -> bool:
@@ -111,31 +73,6 @@ def new_domain() -> str:
             return domain
 
 
-def _licence_problem(licence: Licence | None, today: dt.date | None = None) -> str | None:
-    if licence is None:
-        return KEY_UNKNOWN
-    state = licence.effective_state(today)
-    if state is LicenceState.REVOKED:
-        return KEY_REVOKED
-    if state is LicenceState.EXPIRED:
-        return KEY_EXPIRED
-    if state is LicenceState.IN_USE:
-        return KEY_IN_USE
-    return None
-
-
-def licence_problem(key: str, contract_id: int) -> str | None:
-    """Return why this contract cannot register a device with *key* now, or None."""
-    return _licence_problem(find_licence(key, contract_id))
-
-
-def _check_licence(licence: Licence | None, today: dt.date) -> Licence:
-    problem = _licence_problem(licence, today)
-    if problem or licence is None:
-        raise Refused("licence_key", problem or KEY_UNKNOWN)
-    return licence
-
-
 def already_registered(contract_id: int, key: str | None, mac: str | None) -> int | None:
     """Return the id of this contract's device registered with exactly this key and MAC.
 
@@ -147,7 +84,7 @@ def already_registered(contract_id: int, key: str | None, mac: str | None) -> in
         select(Device.id)
         .join(Licence, Device.licence_id == Licence.id)
         .where(
-            Licence.key_digest == key_digest(key),
+            Licence.key_digest == digest(key),
             Device.contract_id == contract_id,
             Device.mac == mac,
         )
@@ -174,57 +111,53 @@ def register_device(
     same = already_registered(contract_id, key, mac)
     if same is not None:
         raise AlreadyDone(same)
-    licence = _check_licence(find_licence(key, contract_id), today)
+    licence = usable_licence(key, contract_id, today)
     if mac_in_use(mac):
-        raise Refused("mac", MAC_TAKEN)
+        raise Refused(MAC_TAKEN, field="mac")
     try:
-        # The contract is locked first: a withdrawal at the same moment either sees this
-        # device (and refuses) or has already removed the contract (and this refuses).
-        if not lock_for_update(db.session, Contract, contract_id):
-            raise Refused("", CONTRACT_GONE)
-        # Claim the key: of two registrations racing for it, only one updates the row.
-        claimed = db.session.execute(
-            update(Licence)
-            .where(Licence.id == licence.id, Licence.state == LicenceState.UNUSED)
-            .values(state=LicenceState.IN_USE, contract_id=contract_id)
-            .returning(Licence.id),
-            execution_options={"synchronize_session": False},
-        ).first()
-        if claimed is None:
-            raise Refused("licence_key", KEY_IN_USE)
-        device = Device(
-            contract_id=contract_id,
-            licence_id=licence.id,
-            kind=kind,
-            name=name,
-            model=model,
-            mac=mac,
-            domain=new_domain(),
-            comm_status=CommStatus.NEVER_CONNECTED,
-            recording_status=RecordingStatus.STOPPED,
-            service_status=ServiceStatus.AWAITING_SETUP,
-            service_started_on=today,
-        )
-        api_secret = issue_api_secret(device)
-        db.session.add(device)
-        db.session.flush()
-        db.session.add(NotificationSetting(device_id=device.id))
-        record_event(
-            "device.register",
-            contract_id=contract_id,
-            target_type="device",
-            target_id=device.id,
-            summary=name,
-            detail={"model": model, "mac": mac, "licence": licence.masked_key},
-        )
-        db.session.commit()
+        with unit_of_work():
+            # The contract is locked first: a withdrawal at the same moment either sees this
+            # device (and refuses) or has already removed the contract (and this refuses).
+            if not lock_for_update(db.session, Contract, contract_id):
+                raise ContractGone()
+            # Claim the key: of two registrations racing for it, only one updates the row.
+            claimed = db.session.execute(
+                update(Licence)
+                .where(Licence.id == licence.id, Licence.state == LicenceState.UNUSED)
+                .values(state=LicenceState.IN_USE, contract_id=contract_id)
+                .returning(Licence.id),
+                execution_options={"synchronize_session": False},
+            ).first()
+            if claimed is None:
+                raise Refused(KEY_IN_USE, field="licence_key")
+            device = Device(
+                contract_id=contract_id,
+                licence_id=licence.id,
+                kind=kind,
+                name=name,
+                model=model,
+                mac=mac,
+                domain=new_domain(),
+                comm_status=CommStatus.NEVER_CONNECTED,
+                recording_status=RecordingStatus.STOPPED,
+                service_status=ServiceStatus.AWAITING_SETUP,
+                service_started_on=today,
+            )
+            api_secret = issue_api_secret(device)
+            db.session.add(device)
+            db.session.flush()
+            db.session.add(NotificationSetting(device_id=device.id))
+            record_event(
+                "device.register",
+                contract_id=contract_id,
+                target_type="device",
+                target_id=device.id,
+                summary=name,
+                detail={"model": model, "mac": mac, "licence": licence.masked_key},
+            )
     except IntegrityError as exc:
         # A unique MAC or domain taken at the same moment by another registration.
-        db.session.rollback()
-        raise Refused("mac", MAC_TAKEN) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
+        raise Refused(MAC_TAKEN, field="mac") from exc
     return Registration(device, api_secret)
 
 
@@ -245,7 +178,7 @@ def update_device(
     credentials.
     """
     if domain_in_use(domain, except_device=device.id):
-        raise Refused("domain", DOMAIN_TAKEN)
+        raise Refused(DOMAIN_TAKEN, field="domain")
     changes: dict[str, object] = {"name": name, "domain": domain}
     if device.kind is DeviceKind.CAMERA:
         pairs = (
@@ -262,24 +195,20 @@ def update_device(
     if not changed:
         return []
     try:
-        for field in changed:
-            setattr(device, field, changes[field])
-        record_event(
-            "device.update",
-            contract_id=device.contract_id,
-            target_type="device",
-            target_id=device.id,
-            summary=name,
-            # Which fields changed, never the secrets themselves.
-            detail={"fields": changed},
-        )
-        db.session.commit()
+        with unit_of_work():
+            for field in changed:
+                setattr(device, field, changes[field])
+            record_event(
+                "device.update",
+                contract_id=device.contract_id,
+                target_type="device",
+                target_id=device.id,
+                summary=name,
+                # Which fields changed, never the secrets themselves.
+                detail={"fields": changed},
+            )
     except IntegrityError as exc:
-        db.session.rollback()
-        raise Refused("domain", DOMAIN_TAKEN) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
+        raise Refused(DOMAIN_TAKEN, field="domain") from exc
     return changed
 
 
@@ -291,8 +220,8 @@ def complete_setup(device: Device, *, today: dt.date | None = None) -> str:
     returned here to be shown once.
     """
     if device.licence.effective_state(today) is not LicenceState.IN_USE:
-        raise Refused("", LICENCE_LAPSED)
-    try:
+        raise LicenceLapsed()
+    with unit_of_work():
         # Of two 機器設定 at once (a double click), the second waits and issues the secret
         # that stays; the first one's page then shows a secret no longer valid (see views).
         lock_for_update(db.session, Device, device.id)
@@ -306,10 +235,6 @@ def complete_setup(device: Device, *, today: dt.date | None = None) -> str:
             target_id=device.id,
             summary=device.name,
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return api_secret
 
 
@@ -326,56 +251,53 @@ def exchange_device(
     if new_mac == device.mac:
         raise AlreadyDone(device.id)
     if device.licence.effective_state(today) is not LicenceState.IN_USE:
-        raise Refused("", LICENCE_LAPSED)
+        raise LicenceLapsed()
     if mac_in_use(new_mac):
-        raise Refused("mac", MAC_TAKEN)
+        raise Refused(MAC_TAKEN, field="mac")
     old_model, old_mac = device.model, device.mac
     try:
-        moved = db.session.execute(
-            update(Device)
-            .where(Device.id == device.id, Device.mac == old_mac)
-            .values(
-                model=new_model,
-                mac=new_mac,
-                setup_completed_at=None,
-                service_status=ServiceStatus.AWAITING_SETUP,
-                comm_status=CommStatus.NEVER_CONNECTED,
-                recording_status=RecordingStatus.STOPPED,
-                global_ip=None,
-                # The old hardware stops speaking for this device; 機器設定 issues a new secret.
-                api_secret_digest=None,
-                api_secret_issued_at=None,
-                last_heartbeat_at=None,
+        with unit_of_work():
+            moved = db.session.execute(
+                update(Device)
+                .where(Device.id == device.id, Device.mac == old_mac)
+                .values(
+                    model=new_model,
+                    mac=new_mac,
+                    setup_completed_at=None,
+                    service_status=ServiceStatus.AWAITING_SETUP,
+                    comm_status=CommStatus.NEVER_CONNECTED,
+                    recording_status=RecordingStatus.STOPPED,
+                    global_ip=None,
+                    # The old hardware stops speaking for this device; 機器設定 issues a new
+                    # secret.
+                    api_secret_digest=None,
+                    api_secret_issued_at=None,
+                    last_heartbeat_at=None,
+                )
+                .returning(Device.id),
+                execution_options={"synchronize_session": False},
+            ).first()
+            if moved is None:
+                # Another exchange of this device won the race.
+                raise AlreadyDone(device.id)
+            exchange = DeviceExchange(
+                device_id=device.id,
+                old_model=old_model,
+                old_mac=old_mac,
+                new_model=new_model,
+                new_mac=new_mac,
             )
-            .returning(Device.id),
-            execution_options={"synchronize_session": False},
-        ).first()
-        if moved is None:
-            # Another exchange of this device won the race.
-            raise AlreadyDone(device.id)
-        exchange = DeviceExchange(
-            device_id=device.id,
-            old_model=old_model,
-            old_mac=old_mac,
-            new_model=new_model,
-            new_mac=new_mac,
-        )
-        db.session.add(exchange)
-        record_event(
-            "device.exchange",
-            contract_id=device.contract_id,
-            target_type="device",
-            target_id=device.id,
-            summary=device.name,
-            detail={"from": [old_model, old_mac], "to": [new_model, new_mac]},
-        )
-        db.session.commit()
+            db.session.add(exchange)
+            record_event(
+                "device.exchange",
+                contract_id=device.contract_id,
+                target_type="device",
+                target_id=device.id,
+                summary=device.name,
+                detail={"from": [old_model, old_mac], "to": [new_model, new_mac]},
+            )
     except IntegrityError as exc:
-        db.session.rollback()
-        raise Refused("mac", MAC_TAKEN) from exc
-    except BaseException:
-        db.session.rollback()
-        raise
+        raise Refused(MAC_TAKEN, field="mac") from exc
     db.session.refresh(device)
     return exchange
 
@@ -385,16 +307,16 @@ def delete_device(device: Device, *, reason: str = "") -> None:
 
     One transaction removes the device, its notification setting and its recording
     rows, and revokes the licence (失効: never usable again); the recording files
-    are removed once it has committed. Raises AlreadyDeleted, changing nothing,
-    when a concurrent request got there first.
+    are removed once it has committed. Raises DeviceGone, changing nothing, when a
+    concurrent request got there first.
     """
     device_id, contract_id, licence_id = device.id, device.contract_id, device.licence_id
     name, domain = device.name, device.domain
-    try:
+    with unit_of_work():
         # Locked first: an upload arriving now either commits its recording before this
         # reads them (and it is deleted with them) or finds the device gone.
         if not lock_for_update(db.session, Device, device_id):
-            raise AlreadyDeleted(name)
+            raise DeviceGone(name)
         recordings = cast(
             "CursorResult[Any]",
             db.session.execute(delete(Recording).where(Recording.device_id == device_id)),
@@ -408,7 +330,7 @@ def delete_device(device: Device, *, reason: str = "") -> None:
             .returning(Device.id)
         ).first()
         if deleted is None:
-            raise AlreadyDeleted(name)
+            raise DeviceGone(name)
         db.session.execute(
             update(Licence)
             .where(Licence.id == licence_id)
@@ -422,10 +344,6 @@ def delete_device(device: Device, *, reason: str = "") -> None:
             summary=name,
             detail={"domain": domain, "recordings": recordings, "reason": reason[:1000]},
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     # Every recording of the device lives under its folder, with any object no row named
     # yet (an upload cut off mid-way): removing the folder removes them all.
     storage.remove_tree(storage.device_prefix(contract_id, device_id))

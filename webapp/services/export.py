@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -10,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..audit import ACTION_LABELS, describe
+from ..audit import ACTION_LABELS, describe, record_event
+from ..database import unit_of_work
 from ..extensions import db
 from ..i18n import lazy as _l
 from ..models import (
@@ -25,6 +25,7 @@ from ..models import (
     User,
     format_mac,
 )
+from ..spreadsheets import csv_bytes
 
 # Secrets are never exported: password hashes, camera passwords, tokens.
 NOTE = _l("パスワードとカメラのパスワードは含まれていません。")
@@ -170,21 +171,7 @@ def as_json(contract_id: int) -> bytes:
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # so spreadsheet software reads the Japanese as UTF-8
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {
-                    key: json.dumps(value, ensure_ascii=False, default=str)
-                    if isinstance(value, dict | list)
-                    else ("'" + value if isinstance(value, str) and value[:1] in "=+-@" else value)
-                    for key, value in row.items()
-                }
-            )
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(list(rows[0]) if rows else [], (list(row.values()) for row in rows))
 
 
 def as_csv_zip(contract_id: int) -> bytes:
@@ -201,3 +188,18 @@ def as_csv_zip(contract_id: int) -> bytes:
         )
         bundle.writestr("README.txt", NOTE.encode("utf-8"))
     return archive.getvalue()
+
+
+FORMATS = {"json": (as_json, "application/json"), "zip": (as_csv_zip, "application/zip")}
+
+
+def export_contract(contract_id: int, kind: str) -> tuple[bytes, str]:
+    """Return everything of the contract as *kind* ("json" or "zip"), and its media type.
+
+    The download is recorded in 操作履歴.
+    """
+    write, mimetype = FORMATS[kind]
+    with unit_of_work():
+        body = write(contract_id)
+        record_event("contract.export", contract_id=contract_id, detail={"format": kind})
+    return body, mimetype

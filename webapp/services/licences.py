@@ -1,22 +1,137 @@
-"""Licence time: expiry reminders, and the operator's revocation."""
+"""Licence keys: issuing them, the rules for using them, their time, and revocation."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from collections import defaultdict
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..audit import record_event
-from ..enums import LicenceState, Role
+from ..crypto import digest
+from ..database import unit_of_work
+from ..enums import LicenceState, Plan, Role
 from ..extensions import db
+from ..i18n import lazy as _l
 from ..mail import send_mail
 from ..models import Device, Licence, LicenceReminder, User, utcnow
+from .refusals import Refused
 
 log = logging.getLogger(__name__)
+
+# Crockford's base32: no I, L, O or U, so a key read aloud or retyped is unambiguous.
+KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+KEY_LENGTH = 20  # 100 bits
+
+KEY_UNKNOWN = _l("このライセンスキーは登録されていません。入力内容をご確認ください。")
+KEY_IN_USE = _l("このライセンスキーは既に使用されています。")
+KEY_REVOKED = _l(
+    "このライセンスキーは失効しています。機器の削除 (解約) に使われたキーは再利用できません。"
+)
+KEY_EXPIRED = _l("このライセンスキーは有効期限が切れています。")
+
+
+def new_licence_key() -> str:
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def format_licence_key(key: str) -> str:
+    """Show a key in groups of four: ABCD-EFGH-JKMN-PQRS-TVWX."""
+    return "-".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
+def term_end(starts_on: dt.date, *, years: int = 1, days: int | None = None) -> dt.date:
+    """Return the last day of a term: *days* long if given, else *years* calendar years."""
+    if days is not None:
+        return starts_on + dt.timedelta(days=days - 1)
+    try:
+        anniversary = starts_on.replace(year=starts_on.year + years)
+    except ValueError:  # 29 February into a common year
+        anniversary = starts_on.replace(year=starts_on.year + years, day=28)
+    return anniversary - dt.timedelta(days=1)
+
+
+def issue_licences(
+    count: int,
+    *,
+    plan: Plan = Plan.RECORDING_7,
+    starts_on: dt.date | None = None,
+    years: int = 1,
+    days: int | None = None,
+    contract_id: int | None = None,
+) -> list[str]:
+    """Issue *count* new, unused licence keys and return them.
+
+    The term is *years* calendar years from *starts_on* (an annual pack by default), or
+    exactly *days* days when given.
+    """
+    starts_on = starts_on or dt.date.today()
+    ends_on = term_end(starts_on, years=years, days=days)
+    keys = [new_licence_key() for _ in range(count)]
+    if not keys:
+        return keys
+    now = utcnow()
+    with unit_of_work():
+        db.session.execute(
+            insert(Licence),
+            [
+                {
+                    "key": key,
+                    "contract_id": contract_id,
+                    "plan": plan,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                    "state": LicenceState.UNUSED,
+                    "issued_at": now,
+                }
+                for key in keys
+            ],
+        )
+    return keys
+
+
+def find_licence(key: str, contract_id: int | None = None) -> Licence | None:
+    """Return the licence of a normalised key (looked up by its digest).
+
+    With *contract_id*, only a key this contract may use: one issued to another contract
+    is reported exactly like an unknown one.
+    """
+    licence = db.session.scalar(select(Licence).where(Licence.key_digest == digest(key)))
+    if licence is None or contract_id is None:
+        return licence
+    return licence if licence.contract_id in (None, contract_id) else None
+
+
+def _unusable(licence: Licence | None, today: dt.date | None = None) -> str | None:
+    if licence is None:
+        return KEY_UNKNOWN
+    state = licence.effective_state(today)
+    if state is LicenceState.REVOKED:
+        return KEY_REVOKED
+    if state is LicenceState.EXPIRED:
+        return KEY_EXPIRED
+    if state is LicenceState.IN_USE:
+        return KEY_IN_USE
+    return None
+
+
+def licence_problem(key: str, contract_id: int) -> str | None:
+    """Return why this contract cannot register a device with *key* now, or None."""
+    return _unusable(find_licence(key, contract_id))
+
+
+def usable_licence(key: str, contract_id: int, today: dt.date | None = None) -> Licence:
+    """Return the unused licence this contract may register a device with, or refuse."""
+    licence = find_licence(key, contract_id)
+    problem = _unusable(licence, today)
+    if problem or licence is None:
+        raise Refused(problem or KEY_UNKNOWN, field="licence_key")
+    return licence
+
 
 # Reminders go out 90, 30 and 0 days before a licence's last day.
 REMINDER_DAYS = (90, 30, 0)
@@ -93,31 +208,37 @@ def send_reminders(today: dt.date | None = None) -> int:
             continue
         contractor_email, locale = contractor
         try:
-            claimed = [item for item in items if _claim(item[0].id, item[2])]
-            if not claimed:
-                db.session.rollback()
-                continue
-            send_mail(
-                contractor_email,
-                "licence_reminder",
-                locale=locale,
-                today=today,
-                items=[
-                    {
-                        "key": licence.masked_key,
-                        "device": device.name if device else None,
-                        "ends_on": licence.ends_on,
-                        "days_left": (licence.ends_on - today).days,
-                    }
-                    for licence, device, _ in claimed
-                ],
-            )
-            db.session.commit()
-            mails += 1
+            # The mail goes out inside the transaction that claims it: if it fails, the
+            # claim rolls back with it and the next run tries again.
+            with unit_of_work():
+                claimed = [item for item in items if _claim(item[0].id, item[2])]
+                if claimed:
+                    _send_reminder(contractor_email, locale, today, claimed)
         except Exception:
-            db.session.rollback()
             log.exception("licence reminder for contract %s not sent", contract_id)
+            continue
+        mails += bool(claimed)
     return mails
+
+
+def _send_reminder(
+    to: str, locale: str | None, today: dt.date, claimed: list[tuple[Licence, Device | None, int]]
+) -> None:
+    send_mail(
+        to,
+        "licence_reminder",
+        locale=locale,
+        today=today,
+        items=[
+            {
+                "key": licence.masked_key,
+                "device": device.name if device else None,
+                "ends_on": licence.ends_on,
+                "days_left": (licence.ends_on - today).days,
+            }
+            for licence, device, _ in claimed
+        ],
+    )
 
 
 class LicenceNotFound(LookupError):
@@ -126,12 +247,12 @@ class LicenceNotFound(LookupError):
 
 def revoke_licence(key: str, *, reason: str = "") -> Licence:
     """Revoke a licence key for good (operator). A device using it stops its service."""
-    from ..models import key_digest
-
-    licence = db.session.scalar(select(Licence).where(Licence.key_digest == key_digest(key)))
+    licence = find_licence(key)
     if licence is None:
         raise LicenceNotFound(key)
-    if licence.state is not LicenceState.REVOKED:
+    if licence.state is LicenceState.REVOKED:
+        return licence
+    with unit_of_work():
         db.session.execute(
             update(Licence)
             .where(and_(Licence.id == licence.id, Licence.state != LicenceState.REVOKED))
@@ -146,6 +267,5 @@ def revoke_licence(key: str, *, reason: str = "") -> Licence:
             detail={"reason": reason[:200]},
             actor_email="operator",
         )
-        db.session.commit()
-        db.session.refresh(licence)
+    db.session.refresh(licence)
     return licence

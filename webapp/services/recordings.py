@@ -1,24 +1,171 @@
-"""Recording objects that no row names any more: found and removed (gc-recordings).
+"""Recordings: what devices upload, and the objects no row names any more (gc-recordings).
 
-Rows are deleted in a transaction and objects after it commits; a process killed between
-the two leaves objects behind. They are harmless, and removed by this sweep, which works
-the same on every storage backend (a local folder, an S3 bucket).
+An upload's object is written before its row, and a deletion's rows go in a transaction
+before its objects: a process killed in between leaves objects that no row names. They are
+harmless, and removed by the sweep, which works the same on every storage backend (a local
+folder, an S3 bucket).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import storage
+from ..database import fresh_snapshot, unit_of_work
+from ..enums import RecordingKind
 from ..extensions import db
-from ..models import Contract, Device, Recording
+from ..models import Contract, Device, Recording, utcnow
+from .refusals import ApiRefused
 
 log = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# What a device may upload, with the bytes each kind of file starts with.
+UPLOAD_TYPES: dict[str, tuple[RecordingKind, str]] = {
+    "image/jpeg": (RecordingKind.IMAGE, "jpg"),
+    "image/png": (RecordingKind.IMAGE, "png"),
+    "video/mp4": (RecordingKind.CLIP, "mp4"),
+}
+# A capture time may run ahead of the portal's clock by this much (clocks drift).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Upload:
+    recording: Recording
+    created: bool  # False when this was a retry of an upload already stored
+
+
+def parse_captured_at(value: str | None, now: dt.datetime | None = None) -> dt.datetime:
+    """Read a capture time (ISO 8601 with a time zone) as naive UTC."""
+    if not value:
+        raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is required (ISO 8601).")
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ApiRefused(422, "invalid_captured_at", "X-Captured-At needs a time zone.")
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:  # 0001-01-01T00:00+01:00 falls off the calendar
+        raise ApiRefused(
+            422, "invalid_captured_at", "X-Captured-At must be ISO 8601 with a time zone."
+        ) from exc
+    if moment > (now or utcnow()) + CLOCK_SKEW:
+        raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is in the future.")
+    if moment.year < 2000:
+        raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is too far in the past.")
+    return moment
+
+
+def check_content(content_type: str, data: bytes) -> tuple[RecordingKind, str]:
+    """Return the kind and file extension of an upload, refusing types not accepted (415)."""
+    accepted_type = UPLOAD_TYPES.get(content_type)
+    if accepted_type is None:
+        accepted = ", ".join(UPLOAD_TYPES)
+        raise ApiRefused(415, "unsupported_media_type", f"Upload one of: {accepted}.")
+    if not _looks_like(content_type, data):
+        raise ApiRefused(415, "unsupported_media_type", f"The body is not a {content_type} file.")
+    return accepted_type
+
+
+def _looks_like(content_type: str, data: bytes) -> bool:
+    if content_type == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    if content_type == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    return len(data) >= 12 and data[4:8] == b"ftyp"
+
+
+def store_upload(
+    device_id: int,
+    contract_id: int,
+    *,
+    data: bytes,
+    content_type: str,
+    captured_at: dt.datetime,
+    idempotency_key: str,
+) -> Upload:
+    """Store one recording a device sent; a retry with the same key returns the first one.
+
+    The object is written before its row: a process that dies in between leaves an object
+    that no row names, which gc-recordings removes; never a row without its object.
+    """
+    if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ApiRefused(
+            422,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 . _ : -.",
+        )
+    content_digest = hashlib.sha256(data).hexdigest()
+    existing = _find_upload(device_id, idempotency_key)
+    if existing is not None:
+        return _replayed(existing, content_digest, content_type, captured_at)
+    kind, extension = check_content(content_type, data)
+    # No transaction is open while the object is written (to S3, perhaps slowly).
+    fresh_snapshot()
+    key = (
+        f"{storage.device_prefix(contract_id, device_id)}/"
+        f"{captured_at:%Y%m%d}/{uuid.uuid4().hex}.{extension}"
+    )
+    storage.write(key, data, content_type=content_type)
+    recording = Recording(
+        device_id=device_id,
+        kind=kind,
+        captured_at=captured_at,
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=content_digest,
+        storage_key=key,
+        idempotency_key=idempotency_key,
+    )
+    # Should the commit fail without an answer (a lost connection), whether the row was
+    # stored is unknown: the object stays, and gc-recordings removes it if no row names it.
+    try:
+        with unit_of_work():
+            db.session.add(recording)
+    except IntegrityError as exc:
+        storage.remove([key])
+        existing = _find_upload(device_id, idempotency_key)
+        if existing is None:
+            # Not a retry: the device was deleted while its upload was on its way.
+            raise ApiRefused(404, "not_found", "No such device.") from exc
+        # The same upload, retried while this one was being stored: the first one wins.
+        return _replayed(existing, content_digest, content_type, captured_at)
+    return Upload(recording, created=True)
+
+
+def _find_upload(device_id: int, idempotency_key: str) -> Recording | None:
+    return db.session.scalar(
+        select(Recording).where(
+            Recording.device_id == device_id, Recording.idempotency_key == idempotency_key
+        )
+    )
+
+
+def _replayed(
+    existing: Recording, digest: str, content_type: str, captured_at: dt.datetime
+) -> Upload:
+    same = (existing.sha256, existing.content_type, existing.captured_at) == (
+        digest,
+        content_type,
+        captured_at,
+    )
+    if not same:
+        raise ApiRefused(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different upload.",
+        )
+    return Upload(existing, created=False)
+
 
 _CONTRACT = re.compile(r"c(\d+)")
 _DEVICE = re.compile(r"d(\d+)")
@@ -109,7 +256,7 @@ def _exists_now(model: type[Contract] | type[Device], row_id: int) -> bool:
     The sweep read the contracts (and each contract's devices) when it began; one created
     since then has objects but was not in that list, and must not lose them.
     """
-    db.session.rollback()  # a new transaction sees what has been committed since
+    fresh_snapshot()  # a new transaction sees what has been committed since
     return db.session.get(model, row_id, populate_existing=True) is not None
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record_event
+from ..database import unit_of_work
 from ..extensions import db
 from ..models import TermsAcceptance, TermsVersion, User, utcnow
 
@@ -49,11 +50,11 @@ def forget_cached_version() -> None:
 
 def publish_terms(version: str, body: str) -> TermsVersion:
     """Publish a new version: every user accepts it at their next login."""
-    if db.session.scalar(select(TermsVersion.id).where(TermsVersion.version == version)):
-        raise VersionExists(version)
-    terms = TermsVersion(version=version, body=body, published_at=utcnow())
-    db.session.add(terms)
-    db.session.commit()
+    with unit_of_work():
+        if db.session.scalar(select(TermsVersion.id).where(TermsVersion.version == version)):
+            raise VersionExists(version)
+        terms = TermsVersion(version=version, body=body, published_at=utcnow())
+        db.session.add(terms)
     forget_cached_version()
     return terms
 
@@ -63,10 +64,13 @@ def publish_bundled_terms() -> TermsVersion:
     terms = current_terms()
     if terms is not None:
         return terms
-    body = BUNDLED_TERMS.read_text(encoding="utf-8").replace(
-        "{service}", current_app.config["SERVICE_NAME"]
-    )
-    return publish_terms(BUNDLED_VERSION, body)
+    return publish_terms(BUNDLED_VERSION, bundled_terms_text())
+
+
+def bundled_terms_text() -> str:
+    """The text of the terms shipped with the portal, naming this service."""
+    body = BUNDLED_TERMS.read_text(encoding="utf-8")
+    return body.replace("{service}", current_app.config["SERVICE_NAME"])
 
 
 def needs_acceptance(user: User) -> bool:
@@ -79,13 +83,9 @@ def accept_terms(user: User, version: str) -> None:
     if user.terms_version == version:
         return
     try:
-        user.terms_version = version
-        db.session.add(TermsAcceptance(user_id=user.id, version=version))
-        record_event("terms.accept", contract_id=user.contract_id, detail={"version": version})
-        db.session.commit()
+        with unit_of_work():
+            user.terms_version = version
+            db.session.add(TermsAcceptance(user_id=user.id, version=version))
+            record_event("terms.accept", contract_id=user.contract_id, detail={"version": version})
     except IntegrityError:
-        # The same acceptance from another tab got there first.
-        db.session.rollback()
-    except BaseException:
-        db.session.rollback()
-        raise
+        pass  # the same acceptance from another tab got there first

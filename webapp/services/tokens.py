@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import select, update
 
+from ..crypto import digest
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..models import User, UserToken, utcnow
@@ -19,10 +19,6 @@ LIFETIMES = {
     TokenPurpose.INVITATION: dt.timedelta(days=3),
     TokenPurpose.EMAIL_CHANGE: dt.timedelta(hours=24),
 }
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue_token(user: User, purpose: TokenPurpose, *, new_email: str | None = None) -> str:
@@ -45,7 +41,7 @@ def issue_token(user: User, purpose: TokenPurpose, *, new_email: str | None = No
         UserToken(
             user_id=user.id,
             purpose=purpose,
-            token_hash=_hash(token),
+            token_hash=digest(token),
             new_email=new_email,
             created_at=now,
             expires_at=now + LIFETIMES[purpose],
@@ -60,7 +56,7 @@ def find_token(token: str, purpose: TokenPurpose) -> UserToken | None:
         return None
     return db.session.scalar(
         select(UserToken).where(
-            UserToken.token_hash == _hash(token),
+            UserToken.token_hash == digest(token),
             UserToken.purpose == purpose,
             UserToken.used_at.is_(None),
             UserToken.expires_at > utcnow(),
@@ -78,7 +74,7 @@ def use_token(token: str, purpose: TokenPurpose) -> UserToken | None:
     used = db.session.execute(
         update(UserToken)
         .where(
-            UserToken.token_hash == _hash(token),
+            UserToken.token_hash == digest(token),
             UserToken.purpose == purpose,
             UserToken.used_at.is_(None),
             UserToken.expires_at > utcnow(),

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ..access import contractor_required
-from ..audit import deletion_event
-from ..enums import Role
 from ..extensions import db
-from ..forms import PortalForm
+from ..forms import PortalForm, posted_ids
 from ..htmx import see_other
-from ..i18n import lazy as _l
-from ..models import Contract, Device, User, UserDevice
-from ..paging import Pagination, parse_page
-from ..screens import render_screen
-from ..services.credentials import EmailTaken
-from ..services.people import (
-    SeatLimitReached,
-    UserGone,
+from ..mail import Delivery
+from ..models import Contract, User
+from ..paging import parse_page
+from ..screens import form_status, render_form, render_screen, show_refusal
+from ..services.refusals import Refused
+from ..services.users import (
     change_user_email,
     delete_user,
     invite_user,
@@ -33,37 +28,33 @@ from ..services.people import (
 )
 from . import bp
 from .forms import DeviceAccessForm, InviteForm, UserEmailForm
+from .queries import device_access_page, general_users, get_general_user
 
 DEVICES_PER_PAGE = 50
-EMAIL_TAKEN = _l("このEメールアドレスは既に使われています。")
-
-
-def get_general_user(user_id: int, contract_id: int) -> User:
-    """Return the contract's general user, or 404 (another contract's user is a 404 too)."""
-    user = db.session.scalar(
-        select(User).where(
-            User.id == user_id, User.contract_id == contract_id, User.role == Role.GENERAL
-        )
-    )
-    if user is None:
-        abort(404)
-    return user
 
 
 def _contract() -> Contract:
     return db.get_or_404(Contract, current_user.contract_id)
 
 
+def _flash_unsent(mail: Delivery) -> None:
+    """Say so when the invitation could not be mailed: the user can be sent another."""
+    if mail.sent is False:
+        flash(
+            _(
+                "%(email)s に招待メールを送信できませんでした。"
+                "しばらくしてから「招待メールを再送信」を押してください。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
+
+
 @bp.get("")
 @contractor_required
 def index() -> Response:
     contract = _contract()
-    users = db.session.scalars(
-        select(User)
-        .where(User.contract_id == contract.id, User.role == Role.GENERAL)
-        .order_by(User.email)
-    ).all()
-    return render_screen("users/index.html", users=users, contract=contract)
+    return render_screen("users/index.html", users=general_users(contract.id), contract=contract)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -71,63 +62,31 @@ def index() -> Response:
 def invite() -> Response:
     contract = _contract()
     form = InviteForm()
-    context: dict[str, Any] = {
-        "form": form,
-        "contract": contract,
-        "used": seats_used(contract.id),
-    }
-    if request.method == "GET" or not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_screen("users/invite.html", status=status, **context)
+    context: dict[str, Any] = {"contract": contract, "used": seats_used(contract.id)}
+    if not form.validate_on_submit():
+        return render_form("users/invite.html", form, **context)
     try:
-        user = invite_user(contract, form.email.data)
-    except SeatLimitReached as full:
-        form.email.errors = [
-            _(
-                "登録できるユーザーは%(count)s人までです。不要なユーザーを削除してから登録してください。",
-                count=full.limit,
-            )
-        ]
-        return render_screen("users/invite.html", status=409, **context)
-    except EmailTaken:
-        form.email.errors = [EMAIL_TAKEN]
-        return render_screen("users/invite.html", status=422, **context)
-    flash(_("%(email)s に招待メールを送信しました。", email=user.email), "success")
+        user, mail = invite_user(contract, form.email.data)
+    except Refused as refusal:
+        return render_form("users/invite.html", form, refusal=refusal, **context)
+    if mail.sent:
+        flash(_("%(email)s に招待メールを送信しました。", email=user.email), "success")
+    _flash_unsent(mail)
     return see_other(url_for("users.detail", user_id=user.id))
 
 
 def _detail_context(user: User) -> dict[str, Any]:
     """Everything the detail screen shows, with one page of the device checklist."""
-    total = (
-        db.session.scalar(
-            select(db.func.count(Device.id)).where(Device.contract_id == user.contract_id)
-        )
-        or 0
-    )
-    pagination = Pagination.clamp(parse_page(request.args.get("page")), DEVICES_PER_PAGE, total)
-    devices = db.session.scalars(
-        select(Device)
-        .where(Device.contract_id == user.contract_id)
-        .order_by(Device.name, Device.id)
-        .limit(DEVICES_PER_PAGE)
-        .offset(pagination.offset)
-    ).all()
-    allowed = set(
-        db.session.scalars(
-            select(UserDevice.device_id).where(
-                UserDevice.user_id == user.id,
-                UserDevice.device_id.in_([device.id for device in devices]),
-            )
-        )
-    )
-    access = DeviceAccessForm(formdata=None, scope="all" if user.all_devices else "selected")
+    access = device_access_page(user, parse_page(request.args.get("page")), DEVICES_PER_PAGE)
     return {
         "user": user,
         "email_form": UserEmailForm(formdata=None),
-        "access_form": access,
-        "devices": devices,
-        "allowed": allowed,
-        "page": pagination,
+        "access_form": DeviceAccessForm(
+            formdata=None, scope="all" if user.all_devices else "selected"
+        ),
+        "devices": access.devices,
+        "allowed": access.allowed,
+        "page": access.pagination,
     }
 
 
@@ -143,17 +102,17 @@ def detail(user_id: int) -> Response:
 def change_email(user_id: int) -> Response:
     user = get_general_user(user_id, current_user.contract_id)
     form = UserEmailForm()
-    if form.validate_on_submit():
-        try:
-            change_user_email(user, form.email.data)
-        except EmailTaken:
-            form.email.errors = [EMAIL_TAKEN]
-        else:
-            flash(_("Eメールアドレスを変更しました。"), "success")
-            return see_other(url_for("users.detail", user_id=user.id))
     context = _detail_context(user)
     context["email_form"] = form
-    return render_screen("users/detail.html", status=422, **context)
+    if not form.validate_on_submit():
+        return render_screen("users/detail.html", status=form_status(form), **context)
+    try:
+        change_user_email(user, form.email.data)
+    except Refused as refusal:
+        show_refusal(form, refusal)
+        return render_screen("users/detail.html", status=refusal.status, **context)
+    flash(_("Eメールアドレスを変更しました。"), "success")
+    return see_other(url_for("users.detail", user_id=user.id))
 
 
 @bp.post("/<id:user_id>/devices")
@@ -164,13 +123,13 @@ def devices(user_id: int) -> Response:
     if not form.validate_on_submit():
         context = _detail_context(user)
         context["access_form"] = form
-        return render_screen("users/detail.html", status=422, **context)
-
-    def ids(name: str) -> set[int]:
-        return {int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) < 10}
+        return render_screen("users/detail.html", status=form_status(form), **context)
 
     set_device_access(
-        user, all_devices=form.scope.data == "all", shown=ids("shown"), allowed=ids("device")
+        user,
+        all_devices=form.scope.data == "all",
+        shown=posted_ids("shown"),
+        allowed=posted_ids("device"),
     )
     flash(_("閲覧できる機器を変更しました。"), "success")
     return see_other(url_for("users.detail", user_id=user.id, page=request.args.get("page")))
@@ -181,34 +140,20 @@ def devices(user_id: int) -> Response:
 def resend(user_id: int) -> Response:
     user = get_general_user(user_id, current_user.contract_id)
     if user.password_hash is None:
-        resend_invitation(user)
-        flash(_("%(email)s に招待メールを再送信しました。", email=user.email), "success")
+        mail = resend_invitation(user)
+        if mail.sent:
+            flash(_("%(email)s に招待メールを再送信しました。", email=user.email), "success")
+        _flash_unsent(mail)
     return see_other(url_for("users.detail", user_id=user.id))
 
 
 @bp.route("/<id:user_id>/delete", methods=["GET", "POST"])
 @contractor_required
 def delete(user_id: int) -> Response:
-    user = db.session.scalar(
-        select(User).where(
-            User.id == user_id,
-            User.contract_id == current_user.contract_id,
-            User.role == Role.GENERAL,
-        )
-    )
-    if user is None:
-        if deletion_event(current_user.contract_id, "user.delete", user_id) is None:
-            abort(404)
-        # A second submit, or a stale tab: this contract deleted the user already.
-        flash(_("このユーザーは既に削除されています。"), "info")
-        return see_other(url_for("users.index"))
+    user = get_general_user(user_id, current_user.contract_id)
     if request.method == "GET":
         return render_screen("users/delete.html", user=user, form=PortalForm())
     email = user.email
-    try:
-        delete_user(user)
-    except UserGone:
-        flash(_("このユーザーは既に削除されています。"), "info")
-        return see_other(url_for("users.index"))
+    delete_user(user)
     flash(_("ユーザー %(email)s を削除しました。", email=email), "success")
     return see_other(url_for("users.index"))

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import delete, func, insert, select
 
 from ..audit import record_event
-from ..database import lock_for_update
+from ..database import lock_for_update, unit_of_work
 from ..enums import Role, TokenPurpose
 from ..extensions import db
-from ..mail import send_mail
+from ..mail import Delivery, send_after_commit
 from ..models import Contract, Device, User, UserDevice
 from ..passwords import hash_password
 from .contracts import email_in_use
-from .credentials import EmailTaken, InvalidLink
+from .refusals import ContractGone, EmailTaken, InvalidLink, SeatLimitReached, UserGone
 from .tokens import external_url, issue_token, use_token
 
 
-class SeatLimitReached(Exception):
-    """The contract has as many general users as its seats allow."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
-
-
-class UserGone(Exception):
-    """The user was deleted in the meantime."""
+class Invitation(NamedTuple):
+    user: User
+    mail: Delivery
 
 
 def seats_used(contract_id: int) -> int:
@@ -39,46 +34,15 @@ def seats_used(contract_id: int) -> int:
     )
 
 
-def _send_invitation(user: User) -> None:
+def _invitation_mail(user: User) -> Delivery:
+    """Issue the user a fresh invitation link (earlier ones stop working) and mail it."""
     token = issue_token(user, TokenPurpose.INVITATION)
-    send_mail(user.email, "invitation", url=external_url("auth.accept_invitation", token=token))
+    return send_after_commit(
+        user.email, "invitation", url=external_url("auth.accept_invitation", token=token)
+    )
 
 
-def invite_user(contract: Contract, email: str) -> User:
-    """Add a general user and mail them a link to choose their password.
-
-    The contract row is locked first, so that invitations sent at the same moment cannot
-    together exceed the seat limit.
-    """
-    email = email.strip().lower()
-    try:
-        if not lock_for_update(db.session, Contract, contract.id):
-            raise UserGone()
-        if seats_used(contract.id) >= contract.seat_limit:
-            raise SeatLimitReached(contract.seat_limit)
-        if email_in_use(email):
-            raise EmailTaken()
-        user = User(contract_id=contract.id, email=email, password_hash=None, role=Role.GENERAL)
-        db.session.add(user)
-        db.session.flush()
-        _send_invitation(user)
-        record_event(
-            "user.invite",
-            contract_id=contract.id,
-            target_type="user",
-            target_id=user.id,
-            summary=email,
-        )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return user
-
-
-def resend_invitation(user: User) -> None:
-    """Send a fresh invitation link (the earlier one stops working)."""
-    _send_invitation(user)
+def _invite(user: User) -> Delivery:
     record_event(
         "user.invite",
         contract_id=user.contract_id,
@@ -86,39 +50,60 @@ def resend_invitation(user: User) -> None:
         target_id=user.id,
         summary=user.email,
     )
-    db.session.commit()
+    return _invitation_mail(user)
+
+
+def invite_user(contract: Contract, email: str) -> Invitation:
+    """Add a general user and mail them a link to choose their password.
+
+    The contract row is locked first, so that invitations sent at the same moment cannot
+    together exceed the seat limit. The mail leaves once the user is saved.
+    """
+    email = email.strip().lower()
+    with unit_of_work():
+        if not lock_for_update(db.session, Contract, contract.id):
+            raise ContractGone()
+        if seats_used(contract.id) >= contract.seat_limit:
+            raise SeatLimitReached(contract.seat_limit)
+        if email_in_use(email):
+            raise EmailTaken()
+        user = User(contract_id=contract.id, email=email, password_hash=None, role=Role.GENERAL)
+        db.session.add(user)
+        db.session.flush()
+        mail = _invite(user)
+    return Invitation(user, mail)
+
+
+def resend_invitation(user: User) -> Delivery:
+    """Send a fresh invitation link (the earlier one stops working)."""
+    with unit_of_work():
+        return _invite(user)
 
 
 def accept_invitation(token: str, password: str) -> User:
     """Set an invited user's password through their link, once."""
-    try:
+    with unit_of_work():
         used = use_token(token, TokenPurpose.INVITATION)
-        if used is None:
-            raise InvalidLink()
-        user = db.session.get(User, used.user_id)
+        user = db.session.get(User, used.user_id) if used else None
         if user is None:
             raise InvalidLink()
         user.password_hash = hash_password(password)
         record_event("user.activate", contract_id=user.contract_id, actor_email=user.email)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return user
 
 
-def change_user_email(user: User, new_email: str) -> None:
+def change_user_email(user: User, new_email: str) -> list[Delivery]:
     """Change a general user's login e-mail; both addresses are told.
 
     A user who has not yet chosen a password gets a fresh invitation at the new address.
     """
     new_email = new_email.strip().lower()
     if new_email == user.email:
-        return
-    if email_in_use(new_email):
-        raise EmailTaken()
-    old_email = user.email
-    try:
+        return []
+    with unit_of_work():
+        if email_in_use(new_email):
+            raise EmailTaken()
+        old_email = user.email
         user.email = new_email
         record_event(
             "user.email",
@@ -129,25 +114,29 @@ def change_user_email(user: User, new_email: str) -> None:
             detail={"from": old_email},
         )
         if user.password_hash is None:
-            _send_invitation(user)
+            first = _invitation_mail(user)
         else:
-            send_mail(new_email, "user_email_changed", locale=user.locale, email=new_email)
-        send_mail(old_email, "user_email_changed_old", locale=user.locale, email=new_email)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+            first = send_after_commit(
+                new_email, "user_email_changed", locale=user.locale, email=new_email
+            )
+        notice = send_after_commit(
+            old_email, "user_email_changed_old", locale=user.locale, email=new_email
+        )
+    return [first, notice]
 
 
 def delete_user(user: User) -> None:
-    """Delete a general user; their sessions and links end with them. Twice is harmless."""
+    """Delete a general user; their sessions and links end with them.
+
+    Raises UserGone, changing nothing, when another request deleted them first.
+    """
     user_id, contract_id, email = user.id, user.contract_id, user.email
-    try:
+    with unit_of_work():
         deleted = db.session.execute(
             delete(User).where(User.id == user_id, User.role == Role.GENERAL).returning(User.id)
         ).first()
         if deleted is None:
-            raise UserGone()
+            raise UserGone(email)
         record_event(
             "user.delete",
             contract_id=contract_id,
@@ -155,10 +144,6 @@ def delete_user(user: User) -> None:
             target_id=user_id,
             summary=email,
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def set_device_access(
@@ -169,7 +154,7 @@ def set_device_access(
     *shown* is the page of devices the contractor was looking at; only those change, so a
     paged list can be saved page by page. Ids outside the contract are ignored.
     """
-    try:
+    with unit_of_work():
         user.all_devices = all_devices
         if shown:
             owned = set(
@@ -198,7 +183,9 @@ def set_device_access(
             summary=user.email,
             detail={"all": all_devices},
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+
+
+def set_language(user: User, language: str) -> None:
+    """Remember the language the user chose: mails sent later by commands follow it."""
+    with unit_of_work():
+        user.locale = language

@@ -7,31 +7,22 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-from wtforms import BooleanField
 
-from ..auth.views import safe_next_url
-from ..forms import PortalForm, Ticked
 from ..htmx import hx_redirect, is_htmx, see_other
-from ..i18n import lazy as _l
-from ..screens import render_screen
+from ..links import safe_next_url
+from ..screens import render_form, render_screen
 from ..services.terms import (
-    BUNDLED_TERMS,
     BUNDLED_VERSION,
     accept_terms,
+    bundled_terms_text,
     current_terms,
     needs_acceptance,
 )
 from . import bp
+from .forms import AcceptTermsForm
 
 # What a user who has not accepted the current terms may still reach.
 OPEN_ENDPOINTS = {"terms.accept", "auth.logout", "static", "auth.login"}
-
-
-class AcceptTermsForm(PortalForm):
-    agree = BooleanField(
-        _l("規約に同意する"),
-        [Ticked(_l("規約をお読みになり、チェックボックスにチェックしてください。"))],
-    )
 
 
 @bp.before_app_request
@@ -51,10 +42,7 @@ def _terms_text() -> tuple[str, str]:
     terms = current_terms()
     if terms is not None:
         return terms.version, terms.body
-    from flask import current_app
-
-    body = BUNDLED_TERMS.read_text(encoding="utf-8")
-    return BUNDLED_VERSION, body.replace("{service}", current_app.config["SERVICE_NAME"])
+    return BUNDLED_VERSION, bundled_terms_text()
 
 
 @bp.get("")
@@ -74,15 +62,13 @@ def accept() -> Response:
     if terms is None or not needs_acceptance(current_user):
         return see_other(next_url)
     form = AcceptTermsForm()
-    if request.method == "POST" and form.validate_on_submit():
+    if form.validate_on_submit():
         accept_terms(current_user, terms.version)
         flash(_("規約に同意いただきました。"), "success")
         return see_other(next_url)
-    status = 422 if request.method == "POST" else 200
-    return render_screen(
+    return render_form(
         "terms/accept.html",
-        status=status,
-        form=form,
+        form,
         version=terms.version,
         body=terms.body,
         first_time=current_user.terms_version is None,

@@ -1,7 +1,0 @@
-"""規約: reading the terms, and accepting a new version before going on."""
-
-from flask import Blueprint
-
-bp = Blueprint("terms", __name__, url_prefix="/terms")
-
-from . import views  # noqa: E402, F401

@@ -1,0 +1,7 @@
+"""通知メール設定: where notification mails go, and which events of each device send them."""
+
+from flask import Blueprint
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+from . import views  # noqa: E402, F401

@@ -1,0 +1,76 @@
+"""Reading general users: the owner-scoped loader, the list, and one page of device access."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask import abort
+from sqlalchemy import select
+
+from ..audit import deletion_event
+from ..devices.queries import count_devices
+from ..enums import Role
+from ..extensions import db
+from ..models import Device, User, UserDevice
+from ..paging import Pagination
+from ..services.refusals import UserGone
+
+
+def get_general_user(user_id: int, contract_id: int) -> User:
+    """Return the contract's general user, or 404 (410 once this contract has deleted them).
+
+    Another contract's user is a 404, exactly like one that never existed.
+    """
+    user = db.session.scalar(
+        select(User).where(
+            User.id == user_id, User.contract_id == contract_id, User.role == Role.GENERAL
+        )
+    )
+    if user is not None:
+        return user
+    deleted = deletion_event(contract_id, "user.delete", user_id)
+    if deleted is not None:
+        raise UserGone(deleted.summary)
+    abort(404)
+
+
+def general_users(contract_id: int) -> list[User]:
+    """The contract's general users, by e-mail address."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.contract_id == contract_id, User.role == Role.GENERAL)
+            .order_by(User.email)
+        )
+    )
+
+
+class AccessPage(NamedTuple):
+    """One page of the contract's devices, and which of them the user may see."""
+
+    devices: list[Device]
+    allowed: set[int]
+    pagination: Pagination
+
+
+def device_access_page(user: User, page: int, per_page: int) -> AccessPage:
+    """One page of the device checklist of *user*'s detail screen."""
+    pagination = Pagination.clamp(page, per_page, count_devices(user.contract_id))
+    devices = list(
+        db.session.scalars(
+            select(Device)
+            .where(Device.contract_id == user.contract_id)
+            .order_by(Device.name, Device.id)
+            .limit(per_page)
+            .offset(pagination.offset)
+        )
+    )
+    allowed = set(
+        db.session.scalars(
+            select(UserDevice.device_id).where(
+                UserDevice.user_id == user.id,
+                UserDevice.device_id.in_([device.id for device in devices]),
+            )
+        )
+    )
+    return AccessPage(devices, allowed, pagination)
