@@ -9,7 +9,11 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
+from .audit import deletion_event
+from .services.refusals import AlreadyDeleted
+
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def contractor_required(view: F) -> F:
@@ -23,3 +27,20 @@ def contractor_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def found_or_gone(
+    found: R | None, *, contract_id: int, deletion: str, target_id: int, gone: type[AlreadyDeleted]
+) -> R:
+    """What an owner-scoped loader answers: the object, else 410 or 404.
+
+    *found* is what the contract's own query found. When it found nothing, an object this
+    contract deleted (its *deletion* is in the audit log) raises *gone* (410 "already
+    deleted"); anything else, another contract's object included, is a 404.
+    """
+    if found is not None:
+        return found
+    deleted = deletion_event(contract_id, deletion, target_id)
+    if deleted is not None:
+        raise gone(deleted.summary)
+    abort(404)

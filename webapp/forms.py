@@ -8,9 +8,17 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    Field,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
 
 from .i18n import lazy as _l
 
@@ -89,6 +97,25 @@ class RadioChoiceField(_JapaneseChoices, RadioField):
 def stripped(value: Any) -> Any:
     """Filter: trim surrounding white space from text input."""
     return value.strip() if isinstance(value, str) else value
+
+
+def lowered(value: Any) -> Any:
+    """Filter: e-mail addresses are kept and compared in lower case."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def email_field(label: str = _l("Eメールアドレス"), *, check_format: bool = True) -> EmailField:
+    """A required e-mail address, trimmed and in lower case.
+
+    The login form does not *check_format*: it says the same thing for every failure.
+    """
+    validators: list[Any] = [
+        InputRequired(_l("Eメールアドレスを入力してください。")),
+        Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
+    ]
+    if check_format:
+        validators.append(Email(_l("Eメールアドレスの形式が正しくありません。")))
+    return EmailField(label, validators, filters=[stripped, lowered])
 
 
 class JapaneseDateField(DateField):

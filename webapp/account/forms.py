@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..forms import PortalForm, Ticked, stripped
+from ..forms import PortalForm, Ticked, email_field, stripped
 from ..i18n import lazy as _l
 from ..identifiers import normalise_furigana, normalise_phone, normalise_postal_code
 from ..models import User
@@ -55,15 +55,7 @@ class ContractorForm(PortalForm):
     phone_mobile = _text(_l("携帯電話"), 20)
     phone_home = _text(_l("自宅"), 20)
     wants_news = BooleanField(_l("希望する"))
-    email = EmailField(
-        _l("Eメールアドレス"),
-        [
-            InputRequired(_l("Eメールアドレスを入力してください。")),
-            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
-            Email(_l("Eメールアドレスの形式が正しくありません。")),
-        ],
-        filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
-    )
+    email = email_field()
     current_password = PasswordField(_l("現在のパスワード"), [Optional()])
     new_password = PasswordField(_l("新しいパスワード"), [Optional()])
     confirm_password = PasswordField(_l("新しいパスワード (確認)"), [Optional()])

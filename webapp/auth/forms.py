@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms import BooleanField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
-from ..forms import PortalForm
+from ..forms import PortalForm, email_field
 from ..i18n import lazy as _l
 from ..passwords import password_problem
 
 
 class LoginForm(PortalForm):
-    email = EmailField(
-        _l("Eメールアドレス"),
-        validators=[
-            InputRequired(_l("Eメールアドレスを入力してください。")),
-            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
-        ],
-    )
+    email = email_field(check_format=False)
     password = PasswordField(
         _l("パスワード"),
         validators=[
@@ -31,14 +25,7 @@ class LoginForm(PortalForm):
 
 
 class ForgotPasswordForm(PortalForm):
-    email = EmailField(
-        _l("Eメールアドレス"),
-        validators=[
-            InputRequired(_l("Eメールアドレスを入力してください。")),
-            Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
-            Email(_l("Eメールアドレスの形式が正しくありません。")),
-        ],
-    )
+    email = email_field()
 
 
 class NewPasswordForm(PortalForm):

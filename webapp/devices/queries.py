@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import undefer
 
-from ..audit import deletion_event
+from ..access import found_or_gone
 from ..enums import (
     CommStatus,
     DeviceKind,
@@ -59,12 +59,13 @@ def get_device(device_id: int, contract_id: int) -> Device:
         # 機器情報 shows whether each camera password is set: one statement, not three.
         .options(undefer(Device.camera_admin_password), undefer(Device.camera_list_password))
     )
-    if device is not None:
-        return device
-    deleted = deletion_event(contract_id, "device.delete", device_id)
-    if deleted is not None:
-        raise DeviceGone(deleted.summary)
-    abort(404)
+    return found_or_gone(
+        device,
+        contract_id=contract_id,
+        deletion="device.delete",
+        target_id=device_id,
+        gone=DeviceGone,
+    )
 
 
 def get_visible_device(device_id: int, viewer: User) -> Device:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from wtforms import EmailField, FieldList
 from wtforms.validators import Email, Length, Optional
 
-from ..forms import PortalForm, stripped
+from ..forms import PortalForm, lowered, stripped
 from ..i18n import lazy as _l
 from ..services.notifications import MAX_RECIPIENTS
 
@@ -24,7 +24,7 @@ class RecipientsForm(PortalForm):
                 Length(max=254, message=_l("254文字以内で入力してください。")),
                 Email(_l("Eメールアドレスの形式が正しくありません。")),
             ],
-            filters=[stripped, lambda v: v.lower() if isinstance(v, str) else v],
+            filters=[stripped, lowered],
         ),
         min_entries=MAX_RECIPIENTS,
         max_entries=MAX_RECIPIENTS,

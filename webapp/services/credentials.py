@@ -65,14 +65,23 @@ def request_password_reset(email: str) -> Delivery | None:
         )
 
 
+def set_password_through_link(token: str, purpose: TokenPurpose, password: str) -> User:
+    """Spend a mailed link, once, and give its account *password*; InvalidLink if it is dead.
+
+    Part of the caller's unit of work.
+    """
+    used = use_token(token, purpose)
+    user = db.session.get(User, used.user_id) if used else None
+    if user is None:
+        raise InvalidLink()
+    user.password_hash = hash_password(password)
+    return user
+
+
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset link, once; every session of the account ends."""
     with unit_of_work():
-        used = use_token(token, TokenPurpose.PASSWORD_RESET)
-        user = db.session.get(User, used.user_id) if used else None
-        if user is None:
-            raise InvalidLink()
-        user.password_hash = hash_password(new_password)
+        user = set_password_through_link(token, TokenPurpose.PASSWORD_RESET, new_password)
         end_sessions(user.id)
         record_event("password.reset", contract_id=user.contract_id, actor_email=user.email)
     return user

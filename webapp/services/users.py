@@ -12,10 +12,10 @@ from ..enums import Role, TokenPurpose
 from ..extensions import db
 from ..mail import Delivery, send_after_commit
 from ..models import Contract, Device, User, UserDevice
-from ..passwords import hash_password
 from .contracts import email_in_use
-from .refusals import ContractGone, EmailTaken, InvalidLink, SeatLimitReached, UserGone
-from .tokens import external_url, issue_token, use_token
+from .credentials import set_password_through_link
+from .refusals import ContractGone, EmailTaken, SeatLimitReached, UserGone
+from .tokens import external_url, issue_token
 
 
 class Invitation(NamedTuple):
@@ -83,11 +83,7 @@ def resend_invitation(user: User) -> Delivery:
 def accept_invitation(token: str, password: str) -> User:
     """Set an invited user's password through their link, once."""
     with unit_of_work():
-        used = use_token(token, TokenPurpose.INVITATION)
-        user = db.session.get(User, used.user_id) if used else None
-        if user is None:
-            raise InvalidLink()
-        user.password_hash = hash_password(password)
+        user = set_password_through_link(token, TokenPurpose.INVITATION, password)
         record_event("user.activate", contract_id=user.contract_id, actor_email=user.email)
     return user
 

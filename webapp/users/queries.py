@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import abort
 from sqlalchemy import select
 
-from ..audit import deletion_event
+from ..access import found_or_gone
 from ..devices.queries import count_devices
 from ..enums import Role
 from ..extensions import db
@@ -26,12 +25,9 @@ def get_general_user(user_id: int, contract_id: int) -> User:
             User.id == user_id, User.contract_id == contract_id, User.role == Role.GENERAL
         )
     )
-    if user is not None:
-        return user
-    deleted = deletion_event(contract_id, "user.delete", user_id)
-    if deleted is not None:
-        raise UserGone(deleted.summary)
-    abort(404)
+    return found_or_gone(
+        user, contract_id=contract_id, deletion="user.delete", target_id=user_id, gone=UserGone
+    )
 
 
 def general_users(contract_id: int) -> list[User]:
