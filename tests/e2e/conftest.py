@@ -44,7 +44,7 @@ from pytest_playwright import CreateContextCallback
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from tests.databases import create_database, drop_database
+from tests.support.databases import create_database, drop_database
 from webapp import create_app
 from webapp.enums import LicenceState
 from webapp.extensions import db
@@ -384,7 +384,7 @@ def live_portal(
 ) -> Iterator[LivePortal]:
     """Serve the portal on 127.0.0.1 (a free port) from its own, migrated database.
 
-    The database comes from tests/databases.py: a SQLite file, or a fresh PostgreSQL
+    The database comes from tests/support/databases.py: a SQLite file, or a fresh PostgreSQL
     database when TEST_DATABASE_URL is set (scripts/with-postgres); it is dropped at the end.
     Its mail goes over SMTP to `mail_server`; the links in the mails point at this server.
     """

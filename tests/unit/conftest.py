@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from flask_migrate import stamp, upgrade
 from sqlalchemy import make_url
 
-from tests.databases import ON_POSTGRES, create_database, drop_database
-from tests.factories import PASSWORD, ContractFactory, UserFactory
+from tests.support.databases import ON_POSTGRES, create_database, drop_database
+from tests.support.factories import PASSWORD, ContractFactory, UserFactory
 from webapp import create_app
 from webapp import mail as webapp_mail
 from webapp.extensions import db

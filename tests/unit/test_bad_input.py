@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, Device, Licence, User

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, LicenceFactory, add_recipient, add_recordings
+from tests.support.factories import DeviceFactory, LicenceFactory, add_recipient, add_recordings
 from tests.unit.conftest import Account, Mailbox
 from webapp.enums import CommStatus, DeviceKind, LicenceState, RecordingStatus
 from webapp.extensions import db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 from tests.unit.conftest import Account, Client, Mailbox
 from webapp.extensions import db
 from webapp.models import Contract, User

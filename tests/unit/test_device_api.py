@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, add_recipient
+from tests.support.factories import DeviceFactory, add_recipient
 from tests.unit.conftest import Account, Mailbox
 from webapp import storage
 from webapp.enums import CommStatus, LicenceState, RecordingStatus
@@ -419,7 +419,7 @@ def shown_secret(html: str) -> str:
 def test_registration_shows_a_working_secret_once(
     app: Flask, logged_in: Any, api: FlaskClient, contractor: Account
 ) -> None:
-    from tests.factories import LicenceFactory
+    from tests.support.factories import LicenceFactory
 
     with app.app_context():
         key = LicenceFactory(contract_id=contractor.contract_id, state=LicenceState.UNUSED).key
@@ -611,7 +611,7 @@ def test_a_secret_replaced_before_it_was_shown_is_not_shown(
 def test_gc_spares_a_contract_and_device_created_during_the_sweep(
     app: Flask, contractor: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.factories import ContractFactory, add_recordings
+    from tests.support.factories import ContractFactory, add_recordings
     from webapp.services import recordings as sweep_module
     from webapp.services.recordings import collect_garbage
 

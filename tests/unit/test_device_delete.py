@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, add_recordings
+from tests.support.factories import DeviceFactory, add_recordings
 from tests.unit.conftest import Account, Client
 from webapp import storage
 from webapp.enums import LicenceState

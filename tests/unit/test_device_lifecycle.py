@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DeviceFactory, LicenceFactory, add_recordings
+from tests.support.factories import DeviceFactory, LicenceFactory, add_recordings
 from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db

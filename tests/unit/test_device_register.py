@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, LicenceFactory
+from tests.support.factories import DeviceFactory, LicenceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db

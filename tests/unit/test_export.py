@@ -9,7 +9,7 @@ import zipfile
 
 from flask import Flask
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 
 

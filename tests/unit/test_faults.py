@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.factories import DeviceFactory, add_recordings
+from tests.support.factories import DeviceFactory, add_recordings
 from tests.unit.conftest import Account
 from webapp import storage
 from webapp.enums import LicenceState

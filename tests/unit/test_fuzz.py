@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, LicenceFactory
+from tests.support.factories import DeviceFactory, LicenceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState
 from webapp.extensions import db

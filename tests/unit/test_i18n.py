@@ -10,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client, Mailbox
 from webapp.extensions import db
 from webapp.models import User

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DeviceFactory, LicenceFactory
+from tests.support.factories import DeviceFactory, LicenceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState, ServiceStatus
 from webapp.extensions import db

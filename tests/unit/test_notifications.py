@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client, Mailbox
 from webapp.enums import CommStatus
 from webapp.extensions import db

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 

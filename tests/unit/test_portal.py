@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.factories import DeviceFactory
+from tests.support.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, RecordingStatus
 

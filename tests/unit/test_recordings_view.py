@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DeviceFactory, UserFactory
+from tests.support.factories import DeviceFactory, UserFactory
 from tests.unit.conftest import Account, Client
 from webapp import storage
 from webapp.enums import RecordingKind, Role

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DeviceFactory, UserFactory
+from tests.support.factories import DeviceFactory, UserFactory
 from tests.unit.conftest import Account, Client, Mailbox
 from webapp.enums import Role
 from webapp.extensions import db

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import (
+from tests.support.factories import (
     DeviceFactory,
     LicenceFactory,
     UserFactory,
