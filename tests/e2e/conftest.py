@@ -15,26 +15,21 @@ the screens' texts through t(), which looks the Japanese up in the compiled Engl
 
 from __future__ import annotations
 
-import email
 import gettext
 import itertools
 import os
 import re
 import shutil
-import socket
 import threading
 import uuid
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email import policy
-from email.message import EmailMessage
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from axe_playwright_python.sync_playwright import Axe
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -45,6 +40,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.support.databases import create_database, drop_database
+from tests.support.mail import Mailbox, MailServer, running_mail_server
 from webapp import create_app
 from webapp.enums import LicenceState
 from webapp.extensions import db
@@ -67,9 +63,6 @@ CHROMIUM_ARGS = [
 ]
 # Variables that would point the live server at another database, key or folder.
 PORTAL_ENV_VARS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV")
-# How long a mail may take to reach the local SMTP server (it is sent during the request,
-# so it is normally there before the browser shows the answer).
-MAIL_TIMEOUT = 10.0
 DEMO_PASSWORD = "e2e-demo-pass-2026"
 SERVICE_NAME = "みえますねっと"
 
@@ -227,118 +220,11 @@ def second_page(new_context: CreateContextCallback, js: bool) -> Iterator[Page]:
 # --- Mail ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReceivedMail:
-    """One mail as the SMTP server received it."""
-
-    envelope_to: tuple[str, ...]
-    message: EmailMessage
-
-    @property
-    def subject(self) -> str:
-        return str(self.message["Subject"])
-
-    @property
-    def body(self) -> str:
-        return str(self.message.get_content())
-
-    def link(self) -> str:
-        """Return the one portal link in the body (the whole URL, as a mail reader shows it)."""
-        links = re.findall(r"https?://\S+", self.body)
-        assert len(links) == 1, f"expected one link in the mail, found {links}: {self.body}"
-        return links[0]
-
-
-class MailNotReceived(AssertionError):
-    """No mail with the awaited subject arrived (a test may expect this failure precisely)."""
-
-
-@dataclass
-class Mailbox:
-    """Mails received by the local SMTP server; tests wait for them without polling."""
-
-    _mails: list[ReceivedMail] = field(default_factory=list)
-    _arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def deliver(self, mail: ReceivedMail) -> None:
-        """Called in the SMTP server's thread for every mail."""
-        with self._arrived:
-            self._mails.append(mail)
-            self._arrived.notify_all()
-
-    def to(self, address: str) -> list[ReceivedMail]:
-        """Return the mails received so far for *address* (envelope or To header)."""
-        with self._arrived:
-            return self._to(address)
-
-    def wait_for(self, address: str, subject: str, timeout: float = MAIL_TIMEOUT) -> ReceivedMail:
-        """Wait until a mail to *address* whose subject contains *subject* arrives; return it.
-
-        With several such mails, the newest one. The SMTP handler's notify wakes the wait.
-        """
-
-        def newest() -> ReceivedMail | None:
-            found = [m for m in self._to(address) if subject in m.subject]
-            return found[-1] if found else None
-
-        with self._arrived:
-            mail = self._arrived.wait_for(newest, timeout=timeout)
-        if mail is None:
-            raise MailNotReceived(
-                f"no mail to {address} about {subject!r} within {timeout}s; "
-                f"it received: {[m.subject for m in self.to(address)]}"
-            )
-        return mail
-
-    def _to(self, address: str) -> list[ReceivedMail]:
-        address = address.lower()
-        return [mail for mail in self._mails if address in _recipients(mail)]
-
-
-def _recipients(mail: ReceivedMail) -> set[str]:
-    headers = {a.addr_spec.lower() for a in mail.message["To"].addresses}
-    return headers | {a.lower() for a in mail.envelope_to}
-
-
-@dataclass(frozen=True)
-class MailServer:
-    host: str
-    port: int
-    mailbox: Mailbox
-
-
-class _DeliverToMailbox:
-    """aiosmtpd handler: decode every mail and put it in the mailbox."""
-
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.mailbox.deliver(ReceivedMail(tuple(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a port that is free now (aiosmtpd cannot be given port 0)."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def mail_server() -> Iterator[MailServer]:
     """A real SMTP server on loopback that the live portal sends every mail to."""
-    mailbox = Mailbox()
-    host = "127.0.0.1"
-    port = free_port(host)
-    controller = Controller(_DeliverToMailbox(mailbox), hostname=host, port=port)
-    controller.start()
-    try:
-        yield MailServer(host=host, port=port, mailbox=mailbox)
-    finally:
-        controller.stop()
+    with running_mail_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -414,13 +300,7 @@ def _serve(root: Path, database_url: str, mail_server: MailServer) -> Iterator[L
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "RECORDINGS_DIR": root / "recordings",
                 "SERVICE_NAME": SERVICE_NAME,
-                "MAIL_SERVER": mail_server.host,
-                "MAIL_PORT": mail_server.port,
-                "MAIL_USE_TLS": False,
-                "MAIL_USE_SSL": False,
-                "MAIL_USERNAME": None,
-                "MAIL_PASSWORD": None,
-                "MAIL_SUPPRESS_SEND": False,
+                **mail_server.app_config(),
             },
             instance_path=root / "instance",
         )

@@ -17,6 +17,7 @@ from sqlalchemy import make_url
 
 from tests.support.databases import ON_POSTGRES, create_database, drop_database
 from tests.support.factories import PASSWORD, ContractFactory, UserFactory
+from tests.support.mail import Mailbox, running_mail_server
 from webapp import create_app
 from webapp import mail as webapp_mail
 from webapp.extensions import db
@@ -188,51 +189,10 @@ def ctx(app: Flask) -> Callable[[], Any]:
     return app.app_context
 
 
-@dataclass
-class Mailbox:
-    """Mails received by the local SMTP server, decoded."""
-
-    messages: list[Any]
-
-    def to(self, address: str) -> list[Any]:
-        return [m for m in self.messages if address in {a.addr_spec for a in m["To"].addresses}]
-
-    def link(self, message: Any) -> str:
-        """Return the path of the portal link in a mail's body."""
-        match = re.search(r"https?://[^/\s]+(/\S+)", message.get_content())
-        assert match, message.get_content()
-        return match.group(1)
-
-
 @pytest.fixture
 def smtp(app: Flask) -> Iterator[Mailbox]:
     """A real SMTP server on loopback (aiosmtpd) that the app sends its mail to."""
-    import email
-    import socket
-    from email import policy
-
-    from aiosmtpd.controller import Controller
-
-    mailbox = Mailbox(messages=[])
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            mailbox.messages.append(
-                email.message_from_bytes(envelope.content, policy=policy.default)
-            )
-            return "250 OK"
-
-    # aiosmtpd cannot take port 0: find a free port first.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_SUPPRESS_SEND=False
-    )
-    webapp_mail.init_app(app)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
+    with running_mail_server() as server:
+        app.config.update(server.app_config())
+        webapp_mail.init_app(app)
+        yield server.mailbox

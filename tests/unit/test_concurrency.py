@@ -16,7 +16,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.support.factories import DeviceFactory, LicenceFactory, add_recipient, add_recordings
-from tests.unit.conftest import Account, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account
 from webapp.enums import CommStatus, DeviceKind, LicenceState, RecordingStatus
 from webapp.extensions import db
 from webapp.models import (

@@ -6,7 +6,8 @@ import pytest
 from flask import Flask
 
 from tests.support.factories import UserFactory
-from tests.unit.conftest import Account, Client, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import Contract, User
 

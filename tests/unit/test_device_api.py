@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.support.factories import DeviceFactory, add_recipient
-from tests.unit.conftest import Account, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account
 from webapp import storage
 from webapp.enums import CommStatus, LicenceState, RecordingStatus
 from webapp.extensions import db

@@ -11,7 +11,8 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import User
 

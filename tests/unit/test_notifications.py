@@ -6,7 +6,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus
 from webapp.extensions import db
 from webapp.models import Device, NotificationRecipient, NotificationSetting

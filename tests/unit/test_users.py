@@ -9,7 +9,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.support.factories import DeviceFactory, UserFactory
-from tests.unit.conftest import Account, Client, Mailbox
+from tests.support.mail import Mailbox
+from tests.unit.conftest import Account, Client
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, User
