@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
@@ -47,3 +50,16 @@ def drop_database(url: str) -> None:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     finally:
         engine.dispose()
+
+
+@contextmanager
+def throwaway_database(tmp_path: Path, *, template: str | None = None) -> Iterator[str]:
+    """Create a database (see create_database), yield its URL, and drop it afterwards."""
+    url = create_database(tmp_path, template=template)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="about SQLite's own files and settings")

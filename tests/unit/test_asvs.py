@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.unit.conftest import Account, Client
+from tests.support.client import Account, Client
 from webapp.extensions import db
 from webapp.models import AuditEvent
 
@@ -83,7 +83,7 @@ def test_v14_4_forwarded_headers_are_trusted_only_behind_a_proxy(
 def test_v14_4_behind_a_configured_proxy_the_client_address_is_used(
     tmp_path, contractor: Account, monkeypatch
 ) -> None:
-    from tests.unit.conftest import build_app, close_app
+    from tests.support.apps import build_app, close_app
 
     monkeypatch.setenv("PROXY_FIX_HOPS", "1")
     app = build_app(tmp_path)

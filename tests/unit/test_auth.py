@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from tests.support.client import PC_USER_AGENT, Account, Client
 from tests.support.factories import UserFactory
-from tests.unit.conftest import PC_USER_AGENT, Account, Client
 from webapp.auth.views import LOGIN_FAILED_MESSAGE, REMEMBERED_EMAIL_COOKIE, safe_next_url
 from webapp.enums import Role
 from webapp.extensions import db

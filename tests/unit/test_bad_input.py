@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, Device, Licence, User
 

@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from tests.unit.conftest import ON_POSTGRES, build_app, close_app
+from tests.support.apps import build_app, close_app
+from tests.support.databases import ON_POSTGRES
 from webapp.enums import DeviceKind, LicenceState, Role
 from webapp.extensions import db
 from webapp.models import Contract, Device, Licence, NotificationSetting, Recording, User

@@ -15,9 +15,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account
 from tests.support.factories import DeviceFactory, LicenceFactory, add_recipient, add_recordings
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account
 from webapp.enums import CommStatus, DeviceKind, LicenceState, RecordingStatus
 from webapp.extensions import db
 from webapp.models import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from tests.support.client import Account, Client
 from tests.support.factories import UserFactory
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import Contract, User
 

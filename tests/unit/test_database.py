@@ -12,7 +12,8 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 
-from tests.unit.conftest import build_app, sqlite_only
+from tests.support.apps import build_app
+from tests.support.databases import sqlite_only
 from webapp.extensions import db
 
 

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recipient
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account
 from webapp import storage
 from webapp.enums import CommStatus, LicenceState, RecordingStatus
 from webapp.extensions import db

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, add_recordings
-from tests.unit.conftest import Account, Client
 from webapp import storage
 from webapp.enums import LicenceState
 from webapp.extensions import db

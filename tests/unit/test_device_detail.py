@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client
 from webapp.enums import DeviceKind
 from webapp.extensions import db
 

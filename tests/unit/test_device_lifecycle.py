@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory, add_recordings
-from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.models import AuditEvent, Device, DeviceExchange, Licence, Recording

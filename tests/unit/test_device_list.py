@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
-from tests.unit.conftest import Account, Client
 from webapp.devices.views import VIEWS, list_args_from_back
 from webapp.enums import CommStatus, Plan, ServiceStatus
 

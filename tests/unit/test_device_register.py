@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
-from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.identifiers import normalise_licence_key, normalise_mac

@@ -9,8 +9,8 @@ import zipfile
 
 from flask import Flask
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client
 
 
 def test_export_links_on_the_withdrawal_screens(logged_in: Client) -> None:

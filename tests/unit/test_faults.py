@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recordings
-from tests.unit.conftest import Account
 from webapp import storage
 from webapp.enums import LicenceState
 from webapp.extensions import db

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
-from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, Device, Licence, NotificationRecipient, User

@@ -8,7 +8,7 @@ import io
 
 from flask import Flask
 
-from tests.unit.conftest import Account, Client
+from tests.support.client import Account, Client
 from webapp.extensions import db
 from webapp.models import AuditEvent
 

@@ -10,9 +10,9 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import User
 

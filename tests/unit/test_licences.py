@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
-from tests.unit.conftest import Account, Client
 from webapp.enums import LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.models import Device, Licence, LicenceReminder

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus
 from webapp.extensions import db
 from webapp.models import Device, NotificationRecipient, NotificationSetting

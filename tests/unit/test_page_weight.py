@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 
 

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.support.client import Account, Client
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account, Client
 from webapp.extensions import db
 from webapp.models import LoginSession, UserToken
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, RecordingStatus
 
 

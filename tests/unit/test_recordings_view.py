@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, UserFactory
-from tests.unit.conftest import Account, Client
 from webapp import storage
 from webapp.enums import RecordingKind, Role
 from webapp.extensions import db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import Client
+from tests.support.client import Client
 
 
 @pytest.mark.parametrize("path", ["/login", "/", "/devices", "/account", "/devices/999"])

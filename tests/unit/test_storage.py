@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, insert, select
 
+from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recordings
 from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, running_s3_server
-from tests.unit.conftest import Account
 from webapp import create_app, storage
 from webapp.config import ConfigError
 from webapp.enums import RecordingKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from tests.unit.conftest import Account, Client
+from tests.support.client import Account, Client
 from webapp.extensions import db
 from webapp.models import TermsAcceptance, User
 from webapp.services.terms import publish_bundled_terms, publish_terms

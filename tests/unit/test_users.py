@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, UserFactory
 from tests.support.mail import Mailbox
-from tests.unit.conftest import Account, Client
 from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, User

@@ -8,6 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.support.client import Account, Client
+from tests.support.databases import sqlite_only
 from tests.support.factories import (
     DeviceFactory,
     LicenceFactory,
@@ -15,7 +17,6 @@ from tests.support.factories import (
     add_recipient,
     add_recordings,
 )
-from tests.unit.conftest import Account, Client, sqlite_only
 from webapp import storage
 from webapp.enums import LicenceState, Role
 from webapp.extensions import db
