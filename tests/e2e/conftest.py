@@ -15,14 +15,12 @@ the screens' texts through t(), which looks the Japanese up in the compiled Engl
 
 from __future__ import annotations
 
-import gettext
 import itertools
 import os
 import re
 import shutil
 import threading
 import uuid
-import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from tests.support.databases import create_database, drop_database
+from tests.support.language import BROWSER_LOCALE, LANGUAGE
 from tests.support.mail import Mailbox, MailServer, running_mail_server
 from webapp import create_app
 from webapp.enums import LicenceState
@@ -49,7 +48,6 @@ from webapp.services.demo import seed_demo
 
 REPO = Path(__file__).parents[2]
 HTMX = REPO / "webapp" / "static" / "vendor" / "htmx.min.js"
-TRANSLATIONS = REPO / "webapp" / "translations"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -67,68 +65,7 @@ DEMO_PASSWORD = "e2e-demo-pass-2026"
 SERVICE_NAME = "みえますねっと"
 
 
-# --- Language --------------------------------------------------------------------------------
-
-LANGUAGE = os.environ.get("E2E_LANGUAGE", "ja") or "ja"
-if LANGUAGE not in ("ja", "en"):
-    raise pytest.UsageError(f"E2E_LANGUAGE must be 'ja' or 'en', not {LANGUAGE!r}")
-BROWSER_LOCALE = {"ja": "ja-JP", "en": "en-US"}[LANGUAGE]
 SCREENSHOTS = Path(__file__).parent / "screenshots" / LANGUAGE
-
-
-def _load_catalog() -> gettext.NullTranslations:
-    """The compiled catalog of the run's language (none for Japanese, the msgids)."""
-    if LANGUAGE == "ja":
-        return gettext.NullTranslations()  # the msgids are the Japanese texts
-    try:
-        return gettext.translation("messages", TRANSLATIONS, languages=[LANGUAGE])
-    except FileNotFoundError:
-        raise pytest.UsageError(
-            f"No compiled catalog for {LANGUAGE!r} under {TRANSLATIONS}: run `make setup`."
-        ) from None
-
-
-CATALOG = _load_catalog()
-
-
-class UntranslatedText(UserWarning):
-    """t() was given a text that the run's catalog does not translate."""
-
-
-def t(text: str, **values: object) -> str:
-    """Return the portal's text *text* (its Japanese msgid) in the run's language.
-
-    With *values*, the placeholders (%(name)s …) are filled in as the portal does. A text
-    the catalog does not have (demo data such as device names) comes back as it is.
-    """
-    translated = CATALOG.gettext(text)
-    if LANGUAGE != "ja" and translated == text:
-        # Either not a text of the portal, or the catalog lacks it (the screen shows Japanese).
-        warnings.warn(UntranslatedText(f"not in the {LANGUAGE} catalog: {text!r}"), stacklevel=2)
-    return translated % values if values else translated
-
-
-def t_pattern(text: str, **patterns: str) -> re.Pattern[str]:
-    """Return a regex matching the whole of t(text), its placeholders matched by *patterns*.
-
-    t_pattern("✓完了 (設定日時: %(at)s)", at=r"\\d{4}/…") matches
-    「✓完了 (設定日時: 2019/07/08 15:24)」 (in English 「✓ Complete (set up on 2019/07/08 15:24)」).
-    """
-    markers = {name: f"\x00{name}\x00" for name in patterns}
-    pattern = re.escape(t(text, **markers))
-    for name, marker in markers.items():
-        pattern = pattern.replace(re.escape(marker), f"(?:{patterns[name]})")
-    return re.compile(f"^{pattern}$")
-
-
-def tn(singular: str, plural: str, n: int, **values: object) -> str:
-    """Return a plural text (ngettext) for *n*, its %(num)s filled in with *n*."""
-    return CATALOG.ngettext(singular, plural, n) % {"num": n, **values}
-
-
-def in_language(*, ja: str, en: str) -> str:
-    """Return the text for the run's language: for texts outside the catalog (mails)."""
-    return en if LANGUAGE == "en" else ja
 
 
 # --- Browser ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The manual's steps as a contractor performs them, found by the screens' labels.
 
 Every label is written as the portal's Japanese msgid and passed through t(), which gives
-it in the run's language (E2E_LANGUAGE); see conftest.py.
+it in the run's language (E2E_LANGUAGE); see tests/support/language.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, in_language, t
+from tests.e2e.conftest import SERVICE_NAME
+from tests.support.language import in_language, t
 
 # The acknowledgements of the manual, word for word (each is a checkbox's label).
 ACK_LICENCE = t(

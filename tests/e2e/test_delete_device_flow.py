@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t, tn
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_LICENCE,
@@ -28,6 +28,7 @@ from tests.e2e.pages import (
     query_of,
     tab,
 )
+from tests.support.language import t, tn
 
 REFUSED = t("確認事項のすべてにチェックしてください。機器は削除されていません。")
 INFO_FIELDS = (

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal, t
+from tests.e2e.conftest import DemoContract, LivePortal
 from tests.e2e.pages import Shot, detail_value, heading, login, main, open_detail, open_manage
+from tests.support.language import t
 from webapp.fakecamera import FakeCamera
 
 

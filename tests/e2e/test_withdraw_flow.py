@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t
+from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
@@ -26,6 +26,7 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
 )
+from tests.support.language import t
 
 BLOCKED = t("登録している機器が残っているため、退会できません。")
 REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
