@@ -15,39 +15,26 @@ the screens' texts through t(), which looks the Japanese up in the compiled Engl
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
 import shutil
-import threading
-import uuid
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from cryptography.fernet import Fernet
-from flask import Flask
-from flask_migrate import upgrade
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Response
 from pytest_playwright import CreateContextCallback
-from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from tests.support.databases import create_database, drop_database
+from tests.support.demo_contracts import DemoContract, make_demo_contract
 from tests.support.language import BROWSER_LOCALE, LANGUAGE
+from tests.support.live_portal import LivePortal, running_portal
 from tests.support.mail import Mailbox, MailServer, running_mail_server
-from webapp import create_app
-from webapp.enums import LicenceState
-from webapp.extensions import db
-from webapp.models import Device, User
-from webapp.services.demo import seed_demo
 
 REPO = Path(__file__).parents[2]
-HTMX = REPO / "webapp" / "static" / "vendor" / "htmx.min.js"
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -59,10 +46,6 @@ CHROMIUM_ARGS = [
     # Both EXCLUDEs are needed: the live server is on 127.0.0.1, nothing else is reachable.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
-# Variables that would point the live server at another database, key or folder.
-PORTAL_ENV_VARS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEYS", "RECORDINGS_DIR", "PORTAL_ENV")
-DEMO_PASSWORD = "e2e-demo-pass-2026"
-SERVICE_NAME = "みえますねっと"
 
 
 SCREENSHOTS = Path(__file__).parent / "screenshots" / LANGUAGE
@@ -173,97 +156,13 @@ def mailbox(mail_server: MailServer) -> Mailbox:
 # --- The live portal -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LivePortal:
-    """The running portal: its URL, and its app for set-up and checks behind the browser."""
-
-    app: Flask
-    url: str
-
-    def device_exists(self, device_id: int) -> bool:
-        with self.app.app_context():
-            return db.session.get(Device, device_id) is not None
-
-    def licence_days_left(self, device_id: int) -> int | None:
-        """Return 残り日数 of the device's licence, or None when it is not in use (「-」)."""
-        with self.app.app_context():
-            device = db.session.get(Device, device_id)
-            assert device is not None
-            if device.licence.effective_state() is not LicenceState.IN_USE:
-                return None
-            return device.licence.days_left()
-
-    def account_exists(self, email: str) -> bool:
-        with self.app.app_context():
-            user_id = db.session.scalar(
-                select(User.id).where(func.lower(User.email) == email.lower())
-            )
-            return user_id is not None
-
-
 @pytest.fixture(scope="session")
 def live_portal(
     tmp_path_factory: pytest.TempPathFactory, mail_server: MailServer
 ) -> Iterator[LivePortal]:
-    """Serve the portal on 127.0.0.1 (a free port) from its own, migrated database.
-
-    The database comes from tests/support/databases.py: a SQLite file, or a fresh PostgreSQL
-    database when TEST_DATABASE_URL is set (scripts/with-postgres); it is dropped at the end.
-    Its mail goes over SMTP to `mail_server`; the links in the mails point at this server.
-    """
-    if not HTMX.exists():
-        pytest.fail(
-            f"{HTMX} is missing, so the JavaScript runs would test nothing: run `make setup`.",
-            pytrace=False,
-        )
-    root = tmp_path_factory.mktemp("e2e-portal")
-    database_url = create_database(root)
-    try:
-        yield from _serve(root, database_url, mail_server)
-    finally:
-        drop_database(database_url)
-
-
-def _serve(root: Path, database_url: str, mail_server: MailServer) -> Iterator[LivePortal]:
-    """Create the app on *database_url*, migrate it, and serve it until the generator ends."""
-    # create_app reads the environment; monkeypatch is function-scoped, so save and restore.
-    saved = {name: os.environ.pop(name) for name in PORTAL_ENV_VARS if name in os.environ}
-    try:
-        app = create_app(
-            {
-                "TESTING": False,
-                "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
-                "ENCRYPTION_KEYS": [Fernet.generate_key().decode()],
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "RECORDINGS_DIR": root / "recordings",
-                "SERVICE_NAME": SERVICE_NAME,
-                **mail_server.app_config(),
-            },
-            instance_path=root / "instance",
-        )
-    finally:
-        os.environ.update(saved)
-    try:
-        assert app.config["WTF_CSRF_ENABLED"] is True, "the flows must run with CSRF on"
-        with app.app_context():
-            upgrade()  # the schema comes from the migrations, as in production
-
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        url = f"http://127.0.0.1:{server.server_port}"
-        app.config["PORTAL_BASE_URL"] = url  # links in mails open this server
-        thread = threading.Thread(target=server.serve_forever, name="e2e-portal", daemon=True)
-        thread.start()
-        try:
-            yield LivePortal(app=app, url=url)
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
-    finally:
-        # Every connection closed before the database is dropped.
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    """The portal served on 127.0.0.1 from its own database, its mail going to `mail_server`."""
+    with running_portal(tmp_path_factory.mktemp("e2e-portal"), mail_server) as portal:
+        yield portal
 
 
 @pytest.fixture(scope="session")
@@ -275,55 +174,10 @@ def base_url(live_portal: LivePortal) -> str:
 # --- Demo contracts --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DemoDevice:
-    id: int
-    name: str
-    model: str
-    mac: str  # as displayed: 00:80:45:AB:CD:EF
-    domain: str
-    is_camera: bool
-    camera_admin_password: str | None
-
-
-@dataclass(frozen=True)
-class DemoContract:
-    contract_id: int
-    email: str
-    password: str
-    devices: tuple[DemoDevice, ...]  # in the order of 機器一覧 (by name)
-
-
 @pytest.fixture
-def demo_contract(live_portal: LivePortal) -> Callable[..., DemoContract]:
+def demo_contract(live_portal: LivePortal) -> Callable[[int], DemoContract]:
     """Return a maker of fresh demo contracts, each with its own e-mail address."""
-
-    def make(devices: int) -> DemoContract:
-        email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
-        with live_portal.app.app_context():
-            result = seed_demo(
-                email, DEMO_PASSWORD, devices=devices, seed=zlib.crc32(email.encode())
-            )
-            rows = db.session.scalars(
-                select(Device)
-                .where(Device.contract_id == result.contract_id)
-                .order_by(Device.name, Device.id)
-            ).all()
-            listed = tuple(
-                DemoDevice(
-                    id=row.id,
-                    name=row.name,
-                    model=row.model,
-                    mac=row.mac_display,
-                    domain=row.domain,
-                    is_camera=row.is_camera,
-                    camera_admin_password=row.camera_admin_password,
-                )
-                for row in rows
-            )
-        return DemoContract(result.contract_id, email, DEMO_PASSWORD, listed)
-
-    return make
+    return functools.partial(make_demo_contract, live_portal.app)
 
 
 # --- Screenshots and accessibility -----------------------------------------------------------

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME
 from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME
 
 # The acknowledgements of the manual, word for word (each is a checkbox's label).
 ACK_LICENCE = t(

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract
 from tests.e2e.pages import (
     LOGIN_FAILED,
     Shot,
@@ -31,7 +30,9 @@ from tests.e2e.pages import (
     region,
     sub_value,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME
 from tests.support.mail import Mailbox
 
 # Mails come from templates/mail/ (Japanese) and templates/mail/en/, not from the catalog.

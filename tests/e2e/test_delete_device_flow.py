@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_LICENCE,
@@ -28,7 +27,9 @@ from tests.e2e.pages import (
     query_of,
     tab,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import t, tn
+from tests.support.live_portal import SERVICE_NAME, LivePortal
 
 REFUSED = t("確認事項のすべてにチェックしてください。機器は削除されていません。")
 INFO_FIELDS = (

@@ -10,7 +10,6 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_LICENCE,
@@ -33,7 +32,9 @@ from tests.e2e.pages import (
     sub_value,
     tab,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import t, t_pattern
+from tests.support.live_portal import LivePortal
 from webapp.extensions import db
 from webapp.identifiers import normalise_mac
 from webapp.models import Device

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal
 from tests.e2e.pages import Shot, detail_value, heading, login, main, open_detail, open_manage
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import t
+from tests.support.live_portal import LivePortal
 from webapp.fakecamera import FakeCamera
 
 

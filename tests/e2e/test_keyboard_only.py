@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
@@ -24,7 +23,9 @@ from tests.e2e.pages import (
     menu_bar,
     messages,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import t
+from tests.support.live_portal import LivePortal
 
 WITHDRAWAL_REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
 # More than any of these screens needs: a control that takes longer is out of reach.

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import DemoContract
 from tests.e2e.pages import (
     Shot,
     heading,
@@ -18,6 +17,7 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import BROWSER_LOCALE, t
 
 WIDTHS = (1024, 1366, 1920)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select, update
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     Shot,
     expect_field_error,
@@ -29,7 +28,9 @@ from tests.e2e.pages import (
     sub_value,
     tab,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
 from tests.support.mail import Mailbox
 from webapp.enums import RecordingStatus
 from webapp.extensions import db

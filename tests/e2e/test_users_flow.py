@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     LOGIN_FAILED,
     Shot,
@@ -26,7 +25,9 @@ from tests.e2e.pages import (
     open_manage,
     region,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
 from tests.support.mail import Mailbox
 
 INVITATION_SUBJECT = in_language(  # templates/mail/invitation.txt, mail/en/invitation.txt

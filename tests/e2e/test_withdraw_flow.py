@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal
 from tests.e2e.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
@@ -26,7 +25,9 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
 )
+from tests.support.demo_contracts import DemoContract
 from tests.support.language import t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
 
 BLOCKED = t("登録している機器が残っているため、退会できません。")
 REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
