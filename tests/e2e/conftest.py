@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -26,26 +25,16 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Response
+from playwright.sync_api import BrowserContext, Page, Playwright
 from pytest_playwright import CreateContextCallback
 
+from tests.support.browser import CHROMIUM_ARGS, VIEWPORT, check_after, chromium_executable, watch
 from tests.support.demo_contracts import DemoContract, make_demo_contract
 from tests.support.language import BROWSER_LOCALE, LANGUAGE
 from tests.support.live_portal import LivePortal, running_portal
 from tests.support.mail import Mailbox, MailServer, running_mail_server
 
 REPO = Path(__file__).parents[2]
-DEBIAN_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Both EXCLUDEs are needed: the live server is on 127.0.0.1, nothing else is reachable.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
 
 
 SCREENSHOTS = Path(__file__).parent / "screenshots" / LANGUAGE
@@ -59,17 +48,7 @@ def browser_type_launch_args(
     browser_type_launch_args: dict[str, Any], playwright: Playwright
 ) -> dict[str, Any]:
     """Launch Playwright's own Chromium when it is installed, else Debian's."""
-    bundled = playwright.chromium.executable_path
-    if os.path.exists(bundled):
-        executable = bundled
-    elif os.path.exists(DEBIAN_CHROMIUM):
-        executable = DEBIAN_CHROMIUM
-    else:
-        pytest.fail(
-            f"No Chromium found (neither {bundled} nor {DEBIAN_CHROMIUM}): "
-            "run `make setup` and `scripts/setup chromium` first.",
-            pytrace=False,
-        )
+    executable = chromium_executable(playwright)
     return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
 
@@ -86,32 +65,8 @@ def browser_context_args(browser_context_args: dict[str, Any], js: bool) -> dict
         **browser_context_args,
         "java_script_enabled": js,
         "locale": BROWSER_LOCALE,
-        "viewport": {"width": 1366, "height": 900},
+        "viewport": VIEWPORT,
     }
-
-
-def watch(context: BrowserContext, problems: list[str]) -> None:
-    """Collect a server error, a script error or a CSP violation in *context* into *problems*."""
-
-    def on_response(response: Response) -> None:
-        if response.status >= 500:
-            problems.append(f"HTTP {response.status} from {response.url}")
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            where = message.page.url if message.page else "?"
-            problems.append(f"CSP violation on {where}: {message.text}")
-
-    context.on("response", on_response)
-    context.on("console", on_console)
-    context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
-
-
-def check_after(page: Page, js: bool, problems: list[str]) -> None:
-    if js and not page.is_closed():
-        # Otherwise the "js" runs would silently test the plain pages a second time.
-        assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
-    assert not problems, problems
 
 
 @pytest.fixture
