@@ -1,44 +1,36 @@
-"""Browser fixtures: Chromium, a live portal on its own database, demo contracts, screenshots.
+"""Fixtures of the browser tests, by concern; the code behind them is in tests/support.
 
-The portal runs as in production (TESTING off, CSRF on) on a database built by the
-migrations (a SQLite file, or a PostgreSQL database when TEST_DATABASE_URL is set), served by
-Werkzeug in a thread, and sends its mail over SMTP to a real local server (aiosmtpd) whose
-mailbox the tests read. Every flow runs twice: with JavaScript (htmx swaps) and without
-(plain HTML pages).
+- Browser (support/browser.py): Chromium, and every flow run twice, with JavaScript
+  (htmx swaps) and without (plain HTML pages); a server error, a script error or a CSP
+  violation fails the test.
+- Mail (support/mail.py): a real SMTP server on loopback (aiosmtpd) whose mailbox the
+  tests read.
+- The live portal (support/live_portal.py): the portal as in production (TESTING off,
+  CSRF on) on a migrated database of its own, served by Werkzeug in a thread.
+- Demo contracts (support/demo_contracts.py): fresh contracts seeded as `seed-demo` does.
+- Screenshots and accessibility (support/screenshots.py): every screen a test photographs
+  is also checked with axe-core; a violation fails the test.
 
-Every screen a test photographs is also checked with axe-core: a violation fails the test.
-
-The browser speaks the language of E2E_LANGUAGE ("ja", the default, or "en"); the portal
-answers in it (demo users have no saved language, so Accept-Language decides). Tests find
-the screens' texts through t(), which looks the Japanese up in the compiled English catalog.
+The run's language (E2E_LANGUAGE, "ja" or "en") and t(), which gives a screen's text in it,
+are in support/language.py.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import re
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import BrowserContext, Page, Playwright
+from playwright.sync_api import Page, Playwright
 from pytest_playwright import CreateContextCallback
 
 from tests.support.browser import CHROMIUM_ARGS, VIEWPORT, check_after, chromium_executable, watch
 from tests.support.demo_contracts import DemoContract, make_demo_contract
-from tests.support.language import BROWSER_LOCALE, LANGUAGE
+from tests.support.language import BROWSER_LOCALE
 from tests.support.live_portal import LivePortal, running_portal
 from tests.support.mail import Mailbox, MailServer, running_mail_server
-
-REPO = Path(__file__).parents[2]
-
-
-SCREENSHOTS = Path(__file__).parent / "screenshots" / LANGUAGE
-
+from tests.support.screenshots import Shot, screenshots
 
 # --- Browser ---------------------------------------------------------------------------------
 
@@ -137,69 +129,15 @@ def demo_contract(live_portal: LivePortal) -> Callable[[int], DemoContract]:
 
 # --- Screenshots and accessibility -----------------------------------------------------------
 
-AXE = Axe()
-
-
-def accessibility_violations(page: Page) -> list[str]:
-    """Run axe-core on the page as it stands and describe each violation, with where it is."""
-    found = AXE.run(page).response["violations"]
-    return [
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
-        + ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-        for violation in found
-    ]
-
-
-def load_copy(scratch: Page, page: Page) -> Page:
-    """Show in *scratch* the document *page* shows, styled, with none of its scripts run.
-
-    axe-core needs JavaScript, which the "nojs" runs switch off: they are checked on a copy
-    of their document in a page that has it (the portal's own scripts are refused there).
-    """
-    html, url = page.content(), page.url
-    scratch.unroute_all()
-    scratch.route("**/*.js", lambda route: route.abort())
-    scratch.route(
-        lambda address: address == url,
-        lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"),
-    )
-    scratch.goto(url)
-    return scratch
-
 
 @pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Iterator[Callable[[Page, str], Path]]:
+def shot(request: pytest.FixtureRequest) -> Iterator[Shot]:
     """Return shot(page, name): a full-page PNG in screenshots/<language>/<test>/<nn>-<name>.png.
 
     The screen must also pass axe-core's checks (WCAG 2.x A and AA, and best practices).
     """
-    folder = SCREENSHOTS / re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    numbers = itertools.count(1)
-    scratch: list[BrowserContext] = []
     # Only the tests run with and without JavaScript (the `js` fixture) ever switch it off.
     callspec = getattr(request.node, "callspec", None)
     js = callspec is None or callspec.params.get("js", "js") == "js"
-
-    def checked(page: Page) -> Page:
-        if js:
-            return page
-        if not scratch:
-            assert page.context.browser is not None
-            scratch.append(page.context.browser.new_context(locale=BROWSER_LOCALE))
-        pages = scratch[0].pages
-        return load_copy(pages[0] if pages else scratch[0].new_page(), page)
-
-    def take(page: Page, name: str) -> Path:
-        path = folder / f"{next(numbers):02d}-{name}.png"
-        # caret="initial": hiding the caret leaves style="" on every input, which htmx then
-        # copies onto swapped-in inputs, a style attribute that the portal's CSP refuses.
-        page.screenshot(path=path, full_page=True, animations="disabled", caret="initial")
-        violations = accessibility_violations(checked(page))
-        assert not violations, f"{path.name}: " + "; ".join(violations)
-        return path
-
-    yield take
-    for context in scratch:
-        context.close()
+    with screenshots(request.node.name, js=js) as take:
+        yield take
