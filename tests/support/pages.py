@@ -7,14 +7,13 @@ it in the run's language (E2E_LANGUAGE); see tests/support/language.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.support.language import in_language, t
 from tests.support.live_portal import SERVICE_NAME
+from tests.support.screenshots import Shot
 
 # The acknowledgements of the manual, word for word (each is a checkbox's label).
 ACK_LICENCE = t(
@@ -30,7 +29,6 @@ ACK_NEW_CONTRACT = t(
     "各種情報は引き継がれませんのでご注意ください。",
     service=SERVICE_NAME,
 )
-Shot = Callable[[Page, str], Path]
 
 # A date as the portal writes it (webapp/filters.py, date_ja): 2019年7月5日, or 2019-07-05.
 DATE = in_language(ja=r"\d{4}年\d{1,2}月\d{1,2}日", en=r"\d{4}-\d{2}-\d{2}")
