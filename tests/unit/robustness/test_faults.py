@@ -24,7 +24,7 @@ from webapp.extensions import db
 from webapp.models import Contract, Device, Licence, Recording
 from webapp.services.recordings import collect_garbage
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 
 CHILD = textwrap.dedent(
     """

@@ -16,7 +16,7 @@ from tests.support.mail import Mailbox
 from webapp.extensions import db
 from webapp.models import User
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 CATALOG = ROOT / "webapp" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 TEMPLATE = ROOT / "webapp" / "translations" / "messages.pot"
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
