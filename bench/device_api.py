@@ -114,7 +114,7 @@ def main() -> int:
     env = {**environment(work, args.database_url), "DEVICE_API_RATE_LIMIT": "1000000 per minute"}
     with contextlib.ExitStack() as stack:
         if args.storage == "s3":
-            from tests.s3server import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
+            from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, running_s3_server
 
             s3 = stack.enter_context(running_s3_server())
             env.update(

@@ -12,10 +12,12 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, Mailbox, in_language, t
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME
+from tests.support.mail import Mailbox
+from tests.support.pages import (
     LOGIN_FAILED,
-    Shot,
     detail_value,
     expect_field_error,
     expect_field_fine,
@@ -31,6 +33,7 @@ from tests.e2e.pages import (
     region,
     sub_value,
 )
+from tests.support.screenshots import Shot
 
 # Mails come from templates/mail/ (Japanese) and templates/mail/en/, not from the catalog.
 RESET_SUBJECT = in_language(

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t, tn
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import t, tn
+from tests.support.live_portal import SERVICE_NAME, LivePortal
+from tests.support.pages import (
     ACK_DATA,
     ACK_LICENCE,
     DATE,
-    Shot,
     count,
     count_text,
     detail_value,
@@ -28,6 +29,7 @@ from tests.e2e.pages import (
     query_of,
     tab,
 )
+from tests.support.screenshots import Shot
 
 REFUSED = t("確認事項のすべてにチェックしてください。機器は削除されていません。")
 INFO_FIELDS = (

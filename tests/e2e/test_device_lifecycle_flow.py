@@ -10,11 +10,12 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal, t, t_pattern
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import t, t_pattern
+from tests.support.live_portal import LivePortal
+from tests.support.pages import (
     ACK_DATA,
     ACK_LICENCE,
-    Shot,
     count,
     count_text,
     detail_value,
@@ -33,6 +34,7 @@ from tests.e2e.pages import (
     sub_value,
     tab,
 )
+from tests.support.screenshots import Shot
 from webapp.extensions import db
 from webapp.identifiers import normalise_mac
 from webapp.models import Device

@@ -10,8 +10,11 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal, t
-from tests.e2e.pages import Shot, detail_value, heading, login, main, open_detail, open_manage
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import t
+from tests.support.live_portal import LivePortal
+from tests.support.pages import detail_value, heading, login, main, open_detail, open_manage
+from tests.support.screenshots import Shot
 from webapp.fakecamera import FakeCamera
 
 

@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import DemoContract, LivePortal, t
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import t
+from tests.support.live_portal import LivePortal
+from tests.support.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
     ACK_LICENCE,
     ACK_NEW_CONTRACT,
-    Shot,
     device_row,
     heading,
     main,
@@ -24,6 +25,7 @@ from tests.e2e.pages import (
     menu_bar,
     messages,
 )
+from tests.support.screenshots import Shot
 
 WITHDRAWAL_REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
 # More than any of these screens needs: a control that takes longer is out of reach.

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import BROWSER_LOCALE, DemoContract, t
-from tests.e2e.pages import (
-    Shot,
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import BROWSER_LOCALE, t
+from tests.support.pages import (
     heading,
     login,
     main,
@@ -18,6 +18,7 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
 )
+from tests.support.screenshots import Shot
 
 WIDTHS = (1024, 1366, 1920)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import BROWSER_LOCALE, t
-from tests.e2e.pages import Shot, heading
+from tests.support.language import BROWSER_LOCALE, t
+from tests.support.pages import heading
+from tests.support.screenshots import Shot
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "

@@ -12,16 +12,11 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select, update
 
-from tests.e2e.conftest import (
-    SERVICE_NAME,
-    DemoContract,
-    LivePortal,
-    Mailbox,
-    in_language,
-    t,
-)
-from tests.e2e.pages import (
-    Shot,
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
+from tests.support.mail import Mailbox
+from tests.support.pages import (
     expect_field_error,
     expect_field_fine,
     field,
@@ -36,6 +31,7 @@ from tests.e2e.pages import (
     sub_value,
     tab,
 )
+from tests.support.screenshots import Shot
 from webapp.enums import RecordingStatus
 from webapp.extensions import db
 from webapp.models import Device, NotificationSetting

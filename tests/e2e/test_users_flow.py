@@ -11,10 +11,12 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, Mailbox, in_language, t
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import in_language, t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
+from tests.support.mail import Mailbox
+from tests.support.pages import (
     LOGIN_FAILED,
-    Shot,
     detail_value,
     field,
     heading,
@@ -26,6 +28,7 @@ from tests.e2e.pages import (
     open_manage,
     region,
 )
+from tests.support.screenshots import Shot
 
 INVITATION_SUBJECT = in_language(  # templates/mail/invitation.txt, mail/en/invitation.txt
     ja=f"【{SERVICE_NAME}】ユーザー登録のご案内",

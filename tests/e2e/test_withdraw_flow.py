@@ -6,14 +6,15 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import SERVICE_NAME, DemoContract, LivePortal, t
-from tests.e2e.pages import (
+from tests.support.demo_contracts import DemoContract
+from tests.support.language import t
+from tests.support.live_portal import SERVICE_NAME, LivePortal
+from tests.support.pages import (
     ACK_DATA,
     ACK_IRREVERSIBLE,
     ACK_LICENCE,
     ACK_NEW_CONTRACT,
     LOGIN_FAILED,
-    Shot,
     count,
     count_text,
     detail_value,
@@ -26,6 +27,7 @@ from tests.e2e.pages import (
     open_detail,
     open_device_list,
 )
+from tests.support.screenshots import Shot
 
 BLOCKED = t("登録している機器が残っているため、退会できません。")
 REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")

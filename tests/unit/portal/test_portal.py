@@ -1,0 +1,61 @@
+"""The portal: device tiles with their status, the menu bar and the management menu."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.support.client import Account, Client
+from tests.support.factories import DeviceFactory
+from webapp.enums import CommStatus, RecordingStatus
+
+
+def test_root_sends_visitors_to_login(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_portal_shows_tiles_with_status_text(
+    app: Flask, logged_in: Client, contractor: Account, stranger: Account
+) -> None:
+    with app.app_context():
+        DeviceFactory(
+            contract_id=contractor.contract_id,
+            name="正面玄関",
+            comm_status=CommStatus.OFFLINE,
+            recording_status=RecordingStatus.STOPPED,
+        )
+        DeviceFactory(contract_id=stranger.contract_id, name="よその倉庫")
+    html = logged_in.get("/").get_data(as_text=True)
+    assert "正面玄関" in html
+    assert "通信断" in html
+    assert "録画停止中" in html
+    assert "よその倉庫" not in html
+    assert "登録機器: 1台" in html
+    assert ">設定</a>" in html
+    assert ">ログアウト</button>" in html
+
+
+def test_portal_pages_through_many_devices(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        for n in range(61):
+            DeviceFactory(contract_id=contractor.contract_id, name=f"Tile {n:02d}")
+    first = logged_in.get("/").get_data(as_text=True)
+    assert "Tile 59" in first and "Tile 60" not in first
+    second = logged_in.get("/?page=2").get_data(as_text=True)
+    assert "Tile 60" in second
+    assert "2 / 2 ページ" in second
+
+
+def test_management_menu(logged_in: Client) -> None:
+    html = logged_in.get("/devices").get_data(as_text=True)
+    for label in ("機器管理", "ユーザー管理", "契約者情報設定", "通知メール設定", "規約", "戻る"):
+        assert f">{label}</a>" in html, label
+    for path in ("/users", "/notifications", "/terms", "/account"):
+        assert logged_in.get(path).status_code == 200, path
+
+
+def test_empty_portal(logged_in: Client) -> None:
+    assert "登録されている機器はありません。" in logged_in.get("/").get_data(as_text=True)
