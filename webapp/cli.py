@@ -25,7 +25,7 @@ from .services.contracts import (
     issue_licences,
 )
 from .services.demo import demo_camera, seed_demo
-from .services.device_api import issue_api_secret, sweep_silent_devices
+from .services.device_api import replace_api_secret, sweep_silent_devices
 from .services.licences import LicenceNotFound, revoke_licence, send_reminders
 from .services.notifications import record_status
 from .services.recordings import collect_garbage
@@ -72,7 +72,6 @@ def init_app(app: Flask) -> None:
             )
         except EmailTaken as exc:
             raise click.ClickException(f"{email} is already registered") from exc
-        db.session.commit()
         click.echo(f"Contract {contract.id} created for {email}")
 
     @app.cli.command("issue-licences")
@@ -110,7 +109,6 @@ def init_app(app: Flask) -> None:
             days=days,
             contract_id=contract_id,
         )
-        db.session.commit()
         for key in keys:
             click.echo(format_licence_key(key))
 
@@ -248,9 +246,7 @@ def init_app(app: Flask) -> None:
         device = db.session.get(Device, device_id)
         if device is None:
             raise click.ClickException(f"no device {device_id}")
-        secret = issue_api_secret(device)
-        db.session.commit()
-        click.echo(secret)
+        click.echo(replace_api_secret(device))
 
     @app.cli.command("fake-camera")
     @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
@@ -277,8 +273,7 @@ def init_app(app: Flask) -> None:
             device = demo_camera(demo_email)
             if device is None:
                 raise click.ClickException(f"no camera in the contract of {demo_email}")
-            device_id, secret = device.id, issue_api_secret(device)
-            db.session.commit()
+            device_id, secret = device.id, replace_api_secret(device)
             db.session.remove()
         if device_id is None or not secret:
             raise click.ClickException("give --device-id and --secret, or --demo-email")

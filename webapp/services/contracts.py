@@ -7,6 +7,7 @@ import secrets
 
 from sqlalchemy import func, insert, select
 
+from ..database import unit_of_work
 from ..enums import LicenceState, Plan, Role
 from ..extensions import db
 from ..models import Contract, Licence, User, utcnow
@@ -52,32 +53,33 @@ def create_contract(
     seat_limit: int = 5,
     password_hash: str | None = None,
 ) -> Contract:
-    """Create a contract and its contractor account (the caller commits)."""
+    """Create a contract and its contractor account."""
     email = email.strip().lower()
-    if email_in_use(email):
-        raise EmailTaken(email)
-    contract = Contract(
-        name=name,
-        company_name=company_name,
-        furigana=furigana,
-        postal_code=postal_code,
-        address=address,
-        phone_work=phone_work,
-        phone_mobile=phone_mobile,
-        phone_home=phone_home,
-        seat_limit=seat_limit,
-    )
-    db.session.add(contract)
-    db.session.flush()
-    db.session.add(
-        User(
-            contract_id=contract.id,
-            email=email,
-            password_hash=password_hash or hash_password(password),
-            role=Role.CONTRACTOR,
+    with unit_of_work():
+        if email_in_use(email):
+            raise EmailTaken(email)
+        contract = Contract(
+            name=name,
+            company_name=company_name,
+            furigana=furigana,
+            postal_code=postal_code,
+            address=address,
+            phone_work=phone_work,
+            phone_mobile=phone_mobile,
+            phone_home=phone_home,
+            seat_limit=seat_limit,
         )
-    )
-    db.session.flush()
+        db.session.add(contract)
+        db.session.flush()
+        db.session.add(
+            User(
+                contract_id=contract.id,
+                email=email,
+                password_hash=password_hash or hash_password(password),
+                role=Role.CONTRACTOR,
+            )
+        )
+        db.session.flush()
     return contract
 
 
@@ -101,7 +103,7 @@ def issue_licences(
     days: int | None = None,
     contract_id: int | None = None,
 ) -> list[str]:
-    """Issue *count* new, unused licence keys (the caller commits).
+    """Issue *count* new, unused licence keys.
 
     The term is *years* calendar years from *starts_on* (an annual pack by default), or
     exactly *days* days when given.
@@ -111,19 +113,20 @@ def issue_licences(
     keys = [new_licence_key() for _ in range(count)]
     if keys:
         now = utcnow()
-        db.session.execute(
-            insert(Licence),
-            [
-                {
-                    "key": key,
-                    "contract_id": contract_id,
-                    "plan": plan,
-                    "starts_on": starts_on,
-                    "ends_on": ends_on,
-                    "state": LicenceState.UNUSED,
-                    "issued_at": now,
-                }
-                for key in keys
-            ],
-        )
+        with unit_of_work():
+            db.session.execute(
+                insert(Licence),
+                [
+                    {
+                        "key": key,
+                        "contract_id": contract_id,
+                        "plan": plan,
+                        "starts_on": starts_on,
+                        "ends_on": ends_on,
+                        "state": LicenceState.UNUSED,
+                        "issued_at": now,
+                    }
+                    for key in keys
+                ],
+            )
     return keys

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
 from .. import storage
+from ..database import unit_of_work
 from ..enums import CommStatus, LicenceState, RecordingKind, RecordingStatus
 from ..extensions import db
 from ..models import Device, Licence, Recording, utcnow
@@ -69,6 +70,15 @@ def issue_api_secret(device: Device) -> str:
     device.api_secret_digest = secret_digest(secret)
     device.api_secret_issued_at = utcnow()
     return secret
+
+
+def replace_api_secret(device: Device) -> str:
+    """Give the device a new secret on its own (operators, demos); return it to show once.
+
+    The old secret stops working as soon as this commits.
+    """
+    with unit_of_work():
+        return issue_api_secret(device)
 
 
 def presented_secret(authorization: str | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..audit import record_event
+from ..database import unit_of_work
 from ..enums import LicenceState, Role
 from ..extensions import db
 from ..mail import send_mail
@@ -128,10 +129,12 @@ def revoke_licence(key: str, *, reason: str = "") -> Licence:
     """Revoke a licence key for good (operator). A device using it stops its service."""
     from ..models import key_digest
 
-    licence = db.session.scalar(select(Licence).where(Licence.key_digest == key_digest(key)))
-    if licence is None:
-        raise LicenceNotFound(key)
-    if licence.state is not LicenceState.REVOKED:
+    with unit_of_work():
+        licence = db.session.scalar(select(Licence).where(Licence.key_digest == key_digest(key)))
+        if licence is None:
+            raise LicenceNotFound(key)
+        if licence.state is LicenceState.REVOKED:
+            return licence
         db.session.execute(
             update(Licence)
             .where(and_(Licence.id == licence.id, Licence.state != LicenceState.REVOKED))
@@ -146,6 +149,6 @@ def revoke_licence(key: str, *, reason: str = "") -> Licence:
             detail={"reason": reason[:200]},
             actor_email="operator",
         )
-        db.session.commit()
-        db.session.refresh(licence)
+    # The UPDATE went around the ORM: read back the state it wrote.
+    db.session.refresh(licence)
     return licence

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record_event
+from ..database import after_commit, unit_of_work
 from ..extensions import db
 from ..models import TermsAcceptance, TermsVersion, User, utcnow
 
@@ -49,12 +50,12 @@ def forget_cached_version() -> None:
 
 def publish_terms(version: str, body: str) -> TermsVersion:
     """Publish a new version: every user accepts it at their next login."""
-    if db.session.scalar(select(TermsVersion.id).where(TermsVersion.version == version)):
-        raise VersionExists(version)
-    terms = TermsVersion(version=version, body=body, published_at=utcnow())
-    db.session.add(terms)
-    db.session.commit()
-    forget_cached_version()
+    with unit_of_work():
+        if db.session.scalar(select(TermsVersion.id).where(TermsVersion.version == version)):
+            raise VersionExists(version)
+        terms = TermsVersion(version=version, body=body, published_at=utcnow())
+        db.session.add(terms)
+        after_commit(forget_cached_version)
     return terms
 
 
