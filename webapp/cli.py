@@ -9,14 +9,13 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
 
 from .database import refresh_planner_statistics
 from .enums import CommStatus, LicenceState, Plan, RecordingStatus
 from .extensions import db
 from .fakecamera import ApiError, FakeCamera
 from .identifiers import normalise_licence_key
-from .models import Contract, Device, Licence
+from .models import Contract, Device
 from .services.contracts import (
     EmailTaken,
     create_contract,
@@ -26,7 +25,12 @@ from .services.contracts import (
 )
 from .services.demo import demo_camera, seed_demo
 from .services.device_api import replace_api_secret, sweep_silent_devices
-from .services.licences import LicenceNotFound, revoke_licence, send_reminders
+from .services.licences import (
+    LicenceNotFound,
+    list_licences,
+    revoke_licence,
+    send_reminders,
+)
 from .services.notifications import record_status
 from .services.recordings import collect_garbage
 from .services.terms import VersionExists, publish_terms
@@ -125,21 +129,14 @@ def init_app(app: Flask) -> None:
     ) -> None:
         """List licences as tab-separated lines: key, plan, term, state, contract, device."""
         _ensure_schema()
-        today = dt.date.today()
-        query = (
-            select(Licence, Device.name)
-            .outerjoin(Device, Device.licence_id == Licence.id)
-            .order_by(Licence.ends_on, Licence.id)
+        listed = list_licences(
+            state=LicenceState.of(state) if state else None,
+            contract_id=contract_id,
+            expiring_within=expiring_within,
         )
-        if contract_id is not None:
-            query = query.where(Licence.contract_id == contract_id)
-        if expiring_within is not None:
-            query = query.where(Licence.ends_on <= today + dt.timedelta(days=expiring_within))
         click.echo("key\tplan\tstarts_on\tends_on\tstate\tcontract\tdevice")
-        for licence, device_name in db.session.execute(query):
-            effective = licence.effective_state(today)
-            if state and effective.value != state:
-                continue
+        for item in listed:
+            licence = item.licence
             click.echo(
                 "\t".join(
                     [
@@ -147,9 +144,9 @@ def init_app(app: Flask) -> None:
                         licence.plan.value,
                         licence.starts_on.isoformat(),
                         licence.ends_on.isoformat(),
-                        effective.value,
+                        item.state.value,
                         str(licence.contract_id or "-"),
-                        device_name or "-",
+                        item.device_name or "-",
                     ]
                 )
             )

@@ -1,10 +1,11 @@
-"""Licence time: expiry reminders, and the operator's revocation."""
+"""Licence time: expiry reminders, and the operator's list and revocation."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -119,6 +120,45 @@ def send_reminders(today: dt.date | None = None) -> int:
             db.session.rollback()
             log.exception("licence reminder for contract %s not sent", contract_id)
     return mails
+
+
+@dataclass(frozen=True)
+class ListedLicence:
+    """A licence as the operator's list shows it."""
+
+    licence: Licence
+    state: LicenceState  # as of the day of the list: 期限切れ is judged by the date
+    device_name: str | None  # the device using it, if any
+
+
+def list_licences(
+    *,
+    state: LicenceState | None = None,
+    contract_id: int | None = None,
+    expiring_within: int | None = None,
+    today: dt.date | None = None,
+) -> list[ListedLicence]:
+    """Return the licences by last day (then by id), each with its state and its device.
+
+    *state* keeps the licences in that state as of *today* (a key past its term is
+    期限切れ whatever is stored); *expiring_within* those whose last day is at most that
+    many days after *today*, including those already past.
+    """
+    today = today or dt.date.today()
+    query = (
+        select(Licence, Device.name)
+        .outerjoin(Device, Device.licence_id == Licence.id)
+        .order_by(Licence.ends_on, Licence.id)
+    )
+    if contract_id is not None:
+        query = query.where(Licence.contract_id == contract_id)
+    if expiring_within is not None:
+        query = query.where(Licence.ends_on <= today + dt.timedelta(days=expiring_within))
+    listed = (
+        ListedLicence(licence, licence.effective_state(today), device_name)
+        for licence, device_name in db.session.execute(query)
+    )
+    return [item for item in listed if state is None or item.state is state]
 
 
 class LicenceNotFound(LookupError):
