@@ -46,10 +46,10 @@ from werkzeug.serving import make_server
 
 from tests.databases import create_database, drop_database
 from webapp import create_app
+from webapp.dev.demo import seed_demo
 from webapp.enums import LicenceState
 from webapp.extensions import db
 from webapp.models import Device, User
-from webapp.services.demo import seed_demo
 
 REPO = Path(__file__).parents[2]
 HTMX = REPO / "webapp" / "static" / "vendor" / "htmx.min.js"

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DemoContract, LivePortal, t
 from tests.e2e.pages import Shot, detail_value, heading, login, main, open_detail, open_manage
-from webapp.fakecamera import FakeCamera
+from webapp.dev.fakecamera import FakeCamera
 
 
 def test_a_fake_cameras_image_appears_on_the_portal(

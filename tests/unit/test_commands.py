@@ -13,11 +13,11 @@ from sqlalchemy import inspect, select
 from tests.factories import DeviceFactory
 from tests.unit.conftest import Account, build_app, close_app
 from webapp.database import unit_of_work
+from webapp.dev.demo import demo_camera
 from webapp.enums import Plan
 from webapp.extensions import db
 from webapp.models import Licence, TermsVersion
 from webapp.services.contracts import create_contract, email_in_use, issue_licences
-from webapp.services.demo import demo_camera
 from webapp.services.device_api import api_secret_is_current, issue_api_secret
 from webapp.services.terms import publish_terms
 

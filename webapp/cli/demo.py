@@ -8,9 +8,9 @@ import click
 from flask.cli import with_appcontext
 
 from ..database import refresh_planner_statistics
+from ..dev.demo import demo_camera, seed_demo
+from ..dev.fakecamera import ApiError, FakeCamera
 from ..extensions import db
-from ..fakecamera import ApiError, FakeCamera
-from ..services.demo import demo_camera, seed_demo
 from ..services.device_api import replace_api_secret
 from .base import ensure_schema, portal_command
 

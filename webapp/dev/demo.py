@@ -37,8 +37,8 @@ from ..models import (
     utcnow,
 )
 from ..passwords import hash_password
-from .contracts import create_contract, new_licence_key
-from .terms import publish_bundled_terms
+from ..services.contracts import create_contract, new_licence_key
+from ..services.terms import publish_bundled_terms
 
 # Real-looking model numbers (品番) of network cameras and recorders.
 CAMERA_MODELS = [
