@@ -1,18 +1,40 @@
-"""Commands for demos and development: demo data, and a fake camera."""
+"""Commands for demos and development: demo data, and a fake camera.
+
+They use webapp/dev/, whose dependencies come with the ``demo`` extra: a production
+install without it serves and runs every other command, and these say what is missing.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask.cli import with_appcontext
 
 from ..database import refresh_planner_statistics
-from ..dev.demo import demo_camera, seed_demo
-from ..dev.fakecamera import ApiError, FakeCamera
 from ..extensions import db
 from ..services.device_api import replace_api_secret
 from .base import ensure_schema, portal_command
+
+# The packages of the demo extra, by the name they are imported as.
+DEMO_EXTRA = {"faker": "Faker", "PIL": "Pillow"}
+
+
+@contextmanager
+def demo_extra(command: str) -> Iterator[None]:
+    """Turn a missing package of the demo extra into a message that says what to install."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        package = DEMO_EXTRA.get((error.name or "").partition(".")[0])
+        if package is None:
+            raise
+        raise click.ClickException(
+            f"{command} needs the portal's demo extra ({', '.join(DEMO_EXTRA.values())}), "
+            f"and {package} is missing: install it with pip install '.[demo]' (make setup does)"
+        ) from error
 
 
 @portal_command("seed-demo")
@@ -22,6 +44,8 @@ from .base import ensure_schema, portal_command
 @click.option("--seed", type=int, help="Random seed, for repeatable data.")
 def seed_demo_command(email: str, password: str, devices: int, seed: int | None) -> None:
     """Create (or replace) a demo contract with DEVICES devices."""
+    with demo_extra("seed-demo"):
+        from ..dev.demo import seed_demo
     started = time.perf_counter()
     result = seed_demo(email, password, devices, seed=seed)
     refresh_planner_statistics(db.engine)
@@ -55,6 +79,9 @@ def fake_camera_command(
     count: int | None,
 ) -> None:
     """Pretend to be a camera: a heartbeat and a generated image every INTERVAL seconds."""
+    with demo_extra("fake-camera"):
+        from ..dev.demo import demo_camera
+        from ..dev.fakecamera import ApiError, FakeCamera
     if demo_email:
         ensure_schema()
         device = demo_camera(demo_email)
