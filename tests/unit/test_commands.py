@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select
 
 from tests.factories import DeviceFactory
 from tests.unit.conftest import Account, build_app, close_app
+from webapp.cli import devices as device_commands
 from webapp.database import unit_of_work
 from webapp.dev.demo import demo_camera
 from webapp.enums import Plan
@@ -116,6 +117,39 @@ def test_the_demo_camera_gets_a_secret_of_its_own(app: Flask) -> None:
     unknown = runner.invoke(args=["fake-camera", "--demo-email", "x@example.com", "--count", "1"])
     assert unknown.exit_code == 1
     assert "no camera in the contract of x@example.com" in unknown.output
+
+
+class Stop(Exception):
+    """Ends a sweep that would otherwise run for ever."""
+
+
+def test_the_background_sweep_outlives_a_failing_database(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes: list[tuple[int, int] | Exception] = [OSError("database gone"), (1, 2)]
+
+    def sweep() -> tuple[int, int]:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def sleep(seconds: float) -> None:
+        assert seconds == 30
+        if not outcomes:
+            raise Stop
+
+    monkeypatch.setattr(device_commands, "sweep_silent_devices", sweep)
+    monkeypatch.setattr(device_commands.time, "sleep", sleep)
+    result = app.test_cli_runner().invoke(args=["sweep-status", "--every", "30"])
+    assert isinstance(result.exception, Stop)
+    assert "1 device(s) now offline, 2 mail(s) sent" in result.output
+    assert "sweep-status failed; retrying in 30 s" in result.output, result.output
+
+    outcomes[:] = [OSError("database gone")]
+    once = app.test_cli_runner().invoke(args=["sweep-status"])
+    assert isinstance(once.exception, OSError)
+    assert once.exit_code == 1
 
 
 OPERATIONS: dict[str, Callable[[], object]] = {
