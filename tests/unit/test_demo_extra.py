@@ -98,5 +98,5 @@ def test_the_demo_commands_say_what_to_install(tmp_path: Path, args: list[str]) 
     refused = run(tmp_path, FLASK, *args)
     assert refused.returncode == 1
     assert f"Error: {args[0]} needs the portal's demo extra (Faker, Pillow)" in refused.stderr
-    assert "pip install '.[demo]'" in refused.stderr
+    assert "pip install -e '.[demo]'" in refused.stderr
     assert "Traceback" not in refused.stderr

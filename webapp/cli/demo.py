@@ -33,7 +33,7 @@ def demo_extra(command: str) -> Iterator[None]:
             raise
         raise click.ClickException(
             f"{command} needs the portal's demo extra ({', '.join(DEMO_EXTRA.values())}), "
-            f"and {package} is missing: install it with pip install '.[demo]' (make setup does)"
+            f"and {package} is missing: install it with pip install -e '.[demo]' (make setup does)"
         ) from error
 
 
