@@ -81,13 +81,13 @@ bench: setup
 	$(PY) -m bench.run
 
 lint: setup
-	$(VENV)/bin/ruff check webapp tests
-	$(VENV)/bin/ruff format --check webapp tests
+	$(VENV)/bin/ruff check webapp tests bench
+	$(VENV)/bin/ruff format --check webapp tests bench
 	$(VENV)/bin/mypy
 
 format: setup
-	$(VENV)/bin/ruff format webapp tests
-	$(VENV)/bin/ruff check --fix webapp tests
+	$(VENV)/bin/ruff format webapp tests bench
+	$(VENV)/bin/ruff check --fix webapp tests bench
 
 clean:
 	rm -rf $(VENV) node_modules webapp/static/vendor .chromium-ok .pytest_cache tests/e2e/screenshots

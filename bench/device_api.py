@@ -137,7 +137,7 @@ def report(env: dict[str, str], work: Path, args: argparse.Namespace) -> int:
     )
     devices = json.loads(python(env, ISSUE_SECRETS))
     table = ", ".join(f'{{{d["id"]}, "{d["secret"]}"}}' for d in devices)
-    from webapp.fakecamera import draw_image
+    from webapp.dev.fakecamera import draw_image
 
     image = draw_image(dt.datetime.now(dt.UTC), "BENCH")
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

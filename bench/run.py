@@ -96,13 +96,15 @@ with app.app_context():
         licences = [dict(key=new_licence_key(), contract_id=contract.id, plan=Plan.LIVE,
                          starts_on=today, ends_on=today + dt.timedelta(days=364),
                          state=LicenceState.IN_USE) for _ in range(batch)]
-        ids = list(db.session.scalars(insert(Licence).returning(Licence.id, sort_by_parameter_order=True), licences))
+        ids = list(db.session.scalars(
+            insert(Licence).returning(Licence.id, sort_by_parameter_order=True), licences))
         rows = []
         for licence_id in ids:
             serial += 1
             rows.append(dict(contract_id=contract.id, licence_id=licence_id, kind=DeviceKind.CAMERA,
-                             name=f"scale {{serial:07d}}", model="WV-S1131", mac=f"02{{serial:010X}}",
-                             domain=f"s{{serial:07d}}.scale.invalid", comm_status=CommStatus.ONLINE,
+                             name=f"scale {{serial:07d}}", model="WV-S1131",
+                             mac=f"02{{serial:010X}}", domain=f"s{{serial:07d}}.scale.invalid",
+                             comm_status=CommStatus.ONLINE,
                              recording_status=RecordingStatus.CONTINUOUS,
                              service_status=ServiceStatus.ACTIVE))
         db.session.execute(insert(Device), rows)
@@ -112,7 +114,12 @@ with app.app_context():
 print(round(time.perf_counter() - started, 1))
 """
     out = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -229,7 +236,9 @@ with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
         return db.session.scalar(select(Device.id).where(Device.contract_id == user.contract_id))
     targets = {}
-    for label, email in (("small", os.environ["BENCH_SMALL"]), ("large", os.environ["BENCH_EMAIL"])):
+    for label, email in (
+        ("small", os.environ["BENCH_SMALL"]), ("large", os.environ["BENCH_EMAIL"])
+    ):
         device_id = device_of(email)
         targets[label] = (email, device_id)
 
@@ -279,8 +288,13 @@ print(json.dumps(results))
     out = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env={**env, "BENCH_UA": PC, "BENCH_PASSWORD": PASSWORD, "BENCH_EMAIL": EMAIL,
-             "BENCH_SMALL": SMALL_EMAIL},
+        env={
+            **env,
+            "BENCH_UA": PC,
+            "BENCH_PASSWORD": PASSWORD,
+            "BENCH_EMAIL": EMAIL,
+            "BENCH_SMALL": SMALL_EMAIL,
+        },
         check=True,
         capture_output=True,
         text=True,
@@ -301,7 +315,9 @@ def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, d
             r'href="/devices/(\d+)',
             urllib.request.urlopen(
                 urllib.request.Request(f"{base}/devices", headers={"Cookie": cookie})
-            ).read().decode(),
+            )
+            .read()
+            .decode(),
         ).group(1)  # type: ignore[union-attr]
         targets = [
             ("bare endpoint", "/_bench/bare", None),
@@ -326,7 +342,9 @@ def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=5000, help="devices of the measured contract")
+    parser.add_argument(
+        "--devices", type=int, default=5000, help="devices of the measured contract"
+    )
     parser.add_argument("--scale", type=int, default=0, help="fill the table to this many devices")
     parser.add_argument("--per-contract", type=int, default=100, help="devices per scale contract")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -350,8 +368,20 @@ def main() -> int:
         "duration_s": args.duration,
     }
     started = time.perf_counter()
-    print(flask(env, "seed-demo", "--email", EMAIL, "--password", PASSWORD,
-                "--devices", str(args.devices), "--seed", "1"))
+    print(
+        flask(
+            env,
+            "seed-demo",
+            "--email",
+            EMAIL,
+            "--password",
+            PASSWORD,
+            "--devices",
+            str(args.devices),
+            "--seed",
+            "1",
+        )
+    )
     report["seed_s"] = round(time.perf_counter() - started, 1)
     flask(env, "seed-demo", "--email", SMALL_EMAIL, "--password", PASSWORD, "--devices", "10")
     if args.scale:
@@ -364,19 +394,25 @@ def main() -> int:
     report.update(in_process(env))
 
     print()
-    print(f"{report['database']}, {args.devices} devices"
-          + (f" in a table of {args.scale}" if args.scale else "")
-          + f", gunicorn {args.workers} workers, wrk {args.connections} connections")
+    print(
+        f"{report['database']}, {args.devices} devices"
+        + (f" in a table of {args.scale}" if args.scale else "")
+        + f", gunicorn {args.workers} workers, wrk {args.connections} connections"
+    )
     print(f"{'':22} {'req/s':>9} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, f in report["http"].items():
-        print(f"{name:22} {f['rps']:9.0f} {f['vs_bare']:8.2f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
-              + (f"  ({int(f['non_2xx'])} non-2xx)" if f["non_2xx"] else ""))
+        print(
+            f"{name:22} {f['rps']:9.0f} {f['vs_bare']:8.2f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
+            + (f"  ({int(f['non_2xx'])} non-2xx)" if f["non_2xx"] else "")
+        )
     if args.scale:
         print(f"p50 latency in a table of {args.scale} against {args.devices + 10} devices:")
         for name, f in report["http"].items():
             before = report["before_scale"][name]
-            print(f"  {name:22} {f['p50_ms']:.2f} / {before['p50_ms']:.2f} ms"
-                  f" = {f['p50_ms'] / before['p50_ms']:.2f}x")
+            print(
+                f"  {name:22} {f['p50_ms']:.2f} / {before['p50_ms']:.2f} ms"
+                f" = {f['p50_ms'] / before['p50_ms']:.2f}x"
+            )
     print("SQL statements per request (10 devices / this contract):")
     for name, by in report["sql"].items():
         print(f"  {name:22} {by['small']} / {by['large']}")
@@ -387,7 +423,8 @@ def main() -> int:
 
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    out = results / f"{report['when'].replace(':', '')}-{report['database']}-{args.scale or args.devices}.json"
+    stamp = report["when"].replace(":", "")
+    out = results / f"{stamp}-{report['database']}-{args.scale or args.devices}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"saved {out.relative_to(ROOT)}")
     if not args.keep:

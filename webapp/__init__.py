@@ -42,13 +42,13 @@ def create_app(
     app.url_map.converters["id"] = IdConverter
     register_extensions(app)
     register_blueprints(app)
+    register_commands(app)
 
-    from . import cli, errors, filters, security
+    from . import errors, filters, security
 
     filters.init_app(app)
     errors.init_app(app)
     security.init_app(app)
-    cli.init_app(app)
     return app
 
 
@@ -99,3 +99,10 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import all_commands
+
+    for command in all_commands():
+        app.cli.add_command(command)

@@ -15,7 +15,7 @@ from tests.support.language import t
 from tests.support.live_portal import LivePortal
 from tests.support.pages import detail_value, heading, login, main, open_detail, open_manage
 from tests.support.screenshots import Shot
-from webapp.fakecamera import FakeCamera
+from webapp.dev.fakecamera import FakeCamera
 
 
 def test_a_fake_cameras_image_appears_on_the_portal(

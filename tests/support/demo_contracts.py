@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import select
 
+from webapp.dev.demo import seed_demo
 from webapp.extensions import db
 from webapp.models import Device
-from webapp.services.demo import seed_demo
 
 DEMO_PASSWORD = "e2e-demo-pass-2026"
 

@@ -48,6 +48,15 @@ def issue_api_secret(device: Device) -> str:
     return secret
 
 
+def replace_api_secret(device: Device) -> str:
+    """Give the device a new secret on its own (operators, demos); return it to show once.
+
+    The old secret stops working as soon as this commits.
+    """
+    with unit_of_work():
+        return issue_api_secret(device)
+
+
 def presented_secret(authorization: str | None) -> str:
     """The secret of an ``Authorization: Bearer <secret>`` header ('' when there is none)."""
     scheme, _, secret = (authorization or "").partition(" ")

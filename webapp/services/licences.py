@@ -1,4 +1,4 @@
-"""Licence keys: issuing them, the rules for using them, their time, and revocation."""
+"""Licence keys: issuing them, the rules for using them, their time, listing and revoking."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -241,18 +242,57 @@ def _send_reminder(
     )
 
 
+@dataclass(frozen=True)
+class ListedLicence:
+    """A licence as the operator's list shows it."""
+
+    licence: Licence
+    state: LicenceState  # as of the day of the list: 期限切れ is judged by the date
+    device_name: str | None  # the device using it, if any
+
+
+def list_licences(
+    *,
+    state: LicenceState | None = None,
+    contract_id: int | None = None,
+    expiring_within: int | None = None,
+    today: dt.date | None = None,
+) -> list[ListedLicence]:
+    """Return the licences by last day (then by id), each with its state and its device.
+
+    *state* keeps the licences in that state as of *today* (a key past its term is
+    期限切れ whatever is stored); *expiring_within* those whose last day is at most that
+    many days after *today*, including those already past.
+    """
+    today = today or dt.date.today()
+    query = (
+        select(Licence, Device.name)
+        .outerjoin(Device, Device.licence_id == Licence.id)
+        .order_by(Licence.ends_on, Licence.id)
+    )
+    if contract_id is not None:
+        query = query.where(Licence.contract_id == contract_id)
+    if expiring_within is not None:
+        query = query.where(Licence.ends_on <= today + dt.timedelta(days=expiring_within))
+    listed = (
+        ListedLicence(licence, licence.effective_state(today), device_name)
+        for licence, device_name in db.session.execute(query)
+    )
+    return [item for item in listed if state is None or item.state is state]
+
+
 class LicenceNotFound(LookupError):
     """No licence has this key."""
 
 
 def revoke_licence(key: str, *, reason: str = "") -> Licence:
     """Revoke a licence key for good (operator). A device using it stops its service."""
-    licence = find_licence(key)
-    if licence is None:
-        raise LicenceNotFound(key)
-    if licence.state is LicenceState.REVOKED:
-        return licence
     with unit_of_work():
+        licence = find_licence(key)
+        if licence is None:
+            raise LicenceNotFound(key)
+        if licence.state is LicenceState.REVOKED:
+            return licence
         db.session.execute(
             update(Licence)
             .where(and_(Licence.id == licence.id, Licence.state != LicenceState.REVOKED))
@@ -267,5 +307,6 @@ def revoke_licence(key: str, *, reason: str = "") -> Licence:
             detail={"reason": reason[:200]},
             actor_email="operator",
         )
+    # The UPDATE went around the ORM: read back the state it wrote.
     db.session.refresh(licence)
     return licence

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record_event
-from ..database import unit_of_work
+from ..database import after_commit, unit_of_work
 from ..extensions import db
 from ..models import TermsAcceptance, TermsVersion, User, utcnow
 
@@ -55,7 +55,7 @@ def publish_terms(version: str, body: str) -> TermsVersion:
             raise VersionExists(version)
         terms = TermsVersion(version=version, body=body, published_at=utcnow())
         db.session.add(terms)
-    forget_cached_version()
+        after_commit(forget_cached_version)
     return terms
 
 

@@ -143,7 +143,7 @@ def test_has_contract(empty_app: Flask) -> None:
 
 def test_demo_contracts_never_share_a_mac_or_a_domain(app: Flask) -> None:
     """Two demo contracts from the same random seed: what is unique stays unique."""
-    from webapp.services.demo import seed_demo
+    from webapp.dev.demo import seed_demo
 
     with app.app_context():
         seed_demo("one@example.com", "pass phrase 2026", devices=40, seed=7)
