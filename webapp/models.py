@@ -268,6 +268,11 @@ class Licence(Model):
     def masked_key(self) -> str:
         return mask_key(self.key)
 
+    @property
+    def is_in_use(self) -> bool:
+        """Whether the key serves its device today (使用中): not unused, revoked or expired."""
+        return self.effective_state() is LicenceState.IN_USE
+
 
 class Device(Model):
     """A registered network camera or recorder (機器)."""

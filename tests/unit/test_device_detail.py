@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from tests.factories import DeviceFactory
+from tests.factories import DeviceFactory, LicenceFactory
 from tests.unit.conftest import Account, Client
-from webapp.enums import DeviceKind
+from webapp.enums import DeviceKind, LicenceState
 from webapp.extensions import db
+from webapp.models import Licence
 
 
 @pytest.fixture
@@ -109,6 +112,46 @@ def test_tabs_as_pages_and_as_partials(
     for label in expected:
         assert label in html
     assert len(partial.data) < len(page.data) / 2
+
+
+@pytest.mark.parametrize(
+    ("state", "days_left", "in_use"),
+    [
+        (LicenceState.IN_USE, 0, True),  # its last day still counts
+        (LicenceState.IN_USE, -1, False),  # past its term: 期限切れ
+        (LicenceState.UNUSED, 100, False),
+        (LicenceState.REVOKED, 100, False),
+    ],
+)
+def test_a_licence_is_in_use_while_its_device_holds_it_within_its_term(
+    state: LicenceState, days_left: int, in_use: bool
+) -> None:
+    ends_on = dt.date.today() + dt.timedelta(days=days_left)
+    assert Licence(state=state, ends_on=ends_on).is_in_use is in_use
+
+
+def test_an_expired_licence_says_so_and_counts_no_days(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        device_id = DeviceFactory(
+            contract_id=contractor.contract_id,
+            licence=LicenceFactory(
+                contract_id=contractor.contract_id,
+                starts_on=dt.date.today() - dt.timedelta(days=400),
+                ends_on=dt.date.today() - dt.timedelta(days=35),
+            ),
+        ).id
+    info = logged_in.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert "✓利用中" not in info
+    assert "期限切れ" in info
+    licence = logged_in.get(f"/devices/{device_id}/licence").get_data(as_text=True)
+    assert "残り日数</th><td>-</td>" in licence
+
+
+def test_a_licence_in_use_counts_its_days_left(logged_in: Client, camera_id: int) -> None:
+    html = logged_in.get(f"/devices/{camera_id}/licence").get_data(as_text=True)
+    assert "残り日数</th><td>334日</td>" in html
 
 
 def test_licence_key_is_shown_masked(app: Flask, logged_in: Client, camera_id: int) -> None:
