@@ -384,6 +384,11 @@ class Recording(Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64))
 
+    @property
+    def is_image(self) -> bool:
+        """Whether this is a still image (静止画), shown as a picture (a clip plays as video)."""
+        return self.kind is RecordingKind.IMAGE
+
 
 class DeviceExchange(Model):
     """One exchange (機器の交換): the hardware a device record moved from and to."""
