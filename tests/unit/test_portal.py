@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from tests.factories import DeviceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import CommStatus, RecordingStatus
+from webapp.filters import recording_badge
+from webapp.models import Device
 
 
 def test_root_sends_visitors_to_login(client: Client) -> None:
@@ -47,6 +50,40 @@ def test_portal_pages_through_many_devices(
     second = logged_in.get("/?page=2").get_data(as_text=True)
     assert "Tile 60" in second
     assert "2 / 2 ページ" in second
+
+
+@pytest.mark.parametrize(
+    ("comm_status", "muted"),
+    [(CommStatus.NEVER_CONNECTED, True), (CommStatus.OFFLINE, False), (CommStatus.ONLINE, False)],
+)
+def test_the_recording_badge_is_muted_until_the_device_first_connects(
+    app: Flask, comm_status: CommStatus, muted: bool
+) -> None:
+    device = Device(comm_status=comm_status, recording_status=RecordingStatus.STOPPED)
+    with app.test_request_context():
+        html = recording_badge(device)
+    assert ("badge-muted" in html) is muted
+    assert ("badge-stopped" in html) is not muted
+    assert ">録画停止中</span>" in html  # muted or not, the text says what it is
+
+
+def test_every_screen_mutes_the_recording_status_of_a_device_never_connected(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        device_id = DeviceFactory(
+            contract_id=contractor.contract_id,
+            comm_status=CommStatus.NEVER_CONNECTED,
+            recording_status=RecordingStatus.STOPPED,
+        ).id
+    for path in (
+        "/",
+        "/devices?view=comm",
+        f"/devices/{device_id}",
+        f"/devices/{device_id}/service",
+    ):
+        html = logged_in.get(path).get_data(as_text=True)
+        assert '<span class="badge badge-muted">録画停止中</span>' in html, path
 
 
 def test_management_menu(logged_in: Client) -> None:
