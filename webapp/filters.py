@@ -1,4 +1,4 @@
-"""Template filters: dates and times as a Japanese contractor reads them."""
+"""Template filters and tests: dates, times and statuses as a contractor reads them."""
 
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ def recording_badge(device: ReportsStatus) -> Markup:
     return badge(device.recording_status, muted=device.comm_status is CommStatus.NEVER_CONNECTED)
 
 
+def is_offline(status: LabelledEnum) -> bool:
+    """Whether *status* is 通信断: the device was connected and has gone silent.
+
+    A template test: ``{% if status is offline %}``.
+    """
+    return status is CommStatus.OFFLINE
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(badge)
     app.add_template_global(recording_badge)
@@ -75,3 +83,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(recording_badge)
     app.add_template_filter(date_ja)
     app.add_template_filter(datetime_ja)
+    app.add_template_test(is_offline, "offline")
