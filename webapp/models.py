@@ -150,6 +150,11 @@ class User(UserMixin, Model):
     def is_contractor(self) -> bool:
         return self.role is Role.CONTRACTOR
 
+    @property
+    def invitation_pending(self) -> bool:
+        """Whether an invited user has yet to choose a password (招待中) and so cannot log in."""
+        return self.password_hash is None
+
 
 class UserToken(Model):
     """A single-use, time-limited link sent by mail: password reset, invitation, new e-mail.
