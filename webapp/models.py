@@ -328,6 +328,15 @@ class Device(Model):
         """Return サービス稼働状態 as the contractor sees it: a lapsed licence stops the service."""
         return service_status(self.service_status, self.licence.effective_state(today))
 
+    def notifies(self, event: str) -> bool:
+        """Whether the notification setting for *event* ("on_comm_change", ...) is on.
+
+        Every event is on until the contractor turns it off: a device without a setting row
+        has them all on, as the status mails read it.
+        """
+        setting = self.notification_setting
+        return setting is None or bool(getattr(setting, event))
+
     @property
     def mac_display(self) -> str:
         return format_mac(self.mac)

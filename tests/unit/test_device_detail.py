@@ -12,7 +12,7 @@ from tests.factories import DeviceFactory, LicenceFactory
 from tests.unit.conftest import Account, Client
 from webapp.enums import DeviceKind, LicenceState
 from webapp.extensions import db
-from webapp.models import Licence
+from webapp.models import Device, Licence, NotificationSetting
 
 
 @pytest.fixture
@@ -152,6 +152,34 @@ def test_an_expired_licence_says_so_and_counts_no_days(
 def test_a_licence_in_use_counts_its_days_left(logged_in: Client, camera_id: int) -> None:
     html = logged_in.get(f"/devices/{camera_id}/licence").get_data(as_text=True)
     assert "残り日数</th><td>334日</td>" in html
+
+
+def test_every_notification_is_on_until_turned_off() -> None:
+    events = ("on_comm_change", "on_recording_stop", "on_licence_expiry")
+    assert all(Device(notification_setting=None).notifies(event) for event in events)
+    setting = NotificationSetting(
+        on_comm_change=False, on_recording_stop=True, on_licence_expiry=False
+    )
+    device = Device(notification_setting=setting)
+    assert [device.notifies(event) for event in events] == [False, True, False]
+
+
+def test_the_service_tab_shows_the_notifications_the_mails_follow(
+    app: Flask, logged_in: Client, camera_id: int
+) -> None:
+    with app.app_context():
+        db.session.get(NotificationSetting, camera_id).on_recording_stop = False
+        db.session.commit()
+    html = logged_in.get(f"/devices/{camera_id}/service").get_data(as_text=True)
+    assert "通信状態の変化</span> 送信する" in html
+    assert "録画停止</span> 送信しない" in html
+    assert "ライセンス期限</span> 送信する" in html
+    # Without a setting row every event mails (see services.notifications): so says the tab.
+    with app.app_context():
+        db.session.delete(db.session.get(NotificationSetting, camera_id))
+        db.session.commit()
+    html = logged_in.get(f"/devices/{camera_id}/service").get_data(as_text=True)
+    assert html.count("</span> 送信する") == 3
 
 
 def test_licence_key_is_shown_masked(app: Flask, logged_in: Client, camera_id: int) -> None:
