@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 
@@ -92,6 +94,30 @@ def test_management_menu(logged_in: Client) -> None:
         assert f">{label}</a>" in html, label
     for path in ("/users", "/notifications", "/terms", "/account"):
         assert logged_in.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("/users", "ユーザー管理"),
+        ("/users/new", "ユーザー登録"),
+        ("/account", "契約者情報確認"),
+        ("/account/edit", "契約者情報の変更"),
+        ("/notifications", "通知メール設定"),
+        ("/terms", "規約"),
+        ("/devices/new", "機器登録"),
+        ("/account/withdraw", "退会最終確認"),
+    ],
+)
+def test_a_screen_is_headed_by_its_title_as_a_page_and_as_a_partial(
+    logged_in: Client, path: str, title: str
+) -> None:
+    page = logged_in.get(path).get_data(as_text=True)
+    assert f"<title>{title} | " in page
+    assert re.search(f"<h1[^>]*>{title}</h1>", page)
+    partial = logged_in.get(path, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<title>" not in partial
+    assert re.search(f"<h1[^>]*>{title}</h1>", partial)
 
 
 def test_empty_portal(logged_in: Client) -> None:
