@@ -1,14 +1,15 @@
-"""Template filters: dates and times as a Japanese contractor reads them."""
+"""Template filters and tests: dates, times and statuses as a contractor reads them."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from markupsafe import Markup, escape
 
-from .enums import LabelledEnum
+from .enums import CommStatus, LabelledEnum, RecordingStatus
 from .i18n import current_language
 
 DISPLAY_ZONE = ZoneInfo("Asia/Tokyo")
@@ -48,9 +49,38 @@ def badge(status: LabelledEnum, muted: bool = False) -> Markup:
         return markup
 
 
+class ReportsStatus(Protocol):
+    """A device as a page shows it: the ORM object, or a row of a list."""
+
+    @property
+    def comm_status(self) -> CommStatus: ...
+
+    @property
+    def recording_status(self) -> RecordingStatus: ...
+
+
+def recording_badge(device: ReportsStatus) -> Markup:
+    """録画状態 as a badge, muted while the device has never connected.
+
+    Until its first heartbeat a device has reported nothing: its 録画状態 is only the default.
+    """
+    return badge(device.recording_status, muted=device.comm_status is CommStatus.NEVER_CONNECTED)
+
+
+def is_offline(status: LabelledEnum) -> bool:
+    """Whether *status* is 通信断: the device was connected and has gone silent.
+
+    A template test: ``{% if status is offline %}``.
+    """
+    return status is CommStatus.OFFLINE
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(badge)
-    # Also as a filter, which templates call directly (a global goes through the context).
+    app.add_template_global(recording_badge)
+    # Also as filters, which templates call directly (a global goes through the context).
     app.add_template_filter(badge)
+    app.add_template_filter(recording_badge)
     app.add_template_filter(date_ja)
     app.add_template_filter(datetime_ja)
+    app.add_template_test(is_offline, "offline")

@@ -145,6 +145,11 @@ class User(UserMixin, Model):
     def is_contractor(self) -> bool:
         return self.role is Role.CONTRACTOR
 
+    @property
+    def invitation_pending(self) -> bool:
+        """Whether an invited user has yet to choose a password (招待中) and so cannot log in."""
+        return self.password_hash is None
+
 
 class UserToken(Model):
     """A single-use, time-limited link sent by mail: password reset, invitation, new e-mail.
@@ -263,6 +268,11 @@ class Licence(Model):
     def masked_key(self) -> str:
         return mask_key(self.key)
 
+    @property
+    def is_in_use(self) -> bool:
+        """Whether the key serves its device today (使用中): not unused, revoked or expired."""
+        return self.effective_state() is LicenceState.IN_USE
+
 
 class Device(Model):
     """A registered network camera or recorder (機器)."""
@@ -312,6 +322,15 @@ class Device(Model):
     def effective_service_status(self, today: dt.date | None = None) -> ServiceStatus:
         """Return サービス稼働状態 as the contractor sees it: a lapsed licence stops the service."""
         return service_status(self.service_status, self.licence.effective_state(today))
+
+    def notifies(self, event: str) -> bool:
+        """Whether the notification setting for *event* ("on_comm_change", ...) is on.
+
+        Every event is on until the contractor turns it off: a device without a setting row
+        has them all on, as the status mails read it.
+        """
+        setting = self.notification_setting
+        return setting is None or bool(getattr(setting, event))
 
     @property
     def mac_display(self) -> str:
@@ -373,6 +392,11 @@ class Recording(Model):
     # with the SHA-256 of the bytes, so that a retry can be told from a different file.
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def is_image(self) -> bool:
+        """Whether this is a still image (静止画), shown as a picture (a clip plays as video)."""
+        return self.kind is RecordingKind.IMAGE
 
 
 class DeviceExchange(Model):

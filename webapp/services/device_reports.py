@@ -24,7 +24,7 @@ from ..database import fresh_snapshot, lock_for_update, unit_of_work
 from ..enums import CommStatus, LicenceState, RecordingStatus, Role
 from ..extensions import db
 from ..mail import Delivery, send_after_commit
-from ..models import Device, NotificationSetting, User, utcnow
+from ..models import Device, User, utcnow
 from .notifications import recipients_of
 from .refusals import ApiRefused
 
@@ -221,10 +221,9 @@ def _mail_change(
 
     Each address gets its own mail: one failing never stops the others.
     """
-    setting = db.session.get(NotificationSetting, device.id)
     if isinstance(status, CommStatus):
-        event = "comm" if setting is None or setting.on_comm_change else None
-    elif status is RecordingStatus.STOPPED and (setting is None or setting.on_recording_stop):
+        event = "comm" if device.notifies("on_comm_change") else None
+    elif status is RecordingStatus.STOPPED and device.notifies("on_recording_stop"):
         event = "recording"
     else:
         event = None

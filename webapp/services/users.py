@@ -109,7 +109,7 @@ def change_user_email(user: User, new_email: str) -> list[Delivery]:
             summary=new_email,
             detail={"from": old_email},
         )
-        if user.password_hash is None:
+        if user.invitation_pending:
             first = _invitation_mail(user)
         else:
             first = send_after_commit(

@@ -139,7 +139,7 @@ def devices(user_id: int) -> Response:
 @contractor_required
 def resend(user_id: int) -> Response:
     user = get_general_user(user_id, current_user.contract_id)
-    if user.password_hash is None:
+    if user.invitation_pending:
         mail = resend_invitation(user)
         if mail.sent:
             flash(_("%(email)s に招待メールを再送信しました。", email=user.email), "success")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
 from tests.support.client import Account, Client
-from tests.support.factories import DeviceFactory
-from webapp.enums import DeviceKind
+from tests.support.factories import DeviceFactory, LicenceFactory
+from webapp.enums import DeviceKind, LicenceState
 from webapp.extensions import db
+from webapp.models import Device, Licence, NotificationSetting
 
 
 @pytest.fixture
@@ -109,6 +112,74 @@ def test_tabs_as_pages_and_as_partials(
     for label in expected:
         assert label in html
     assert len(partial.data) < len(page.data) / 2
+
+
+@pytest.mark.parametrize(
+    ("state", "days_left", "in_use"),
+    [
+        (LicenceState.IN_USE, 0, True),  # its last day still counts
+        (LicenceState.IN_USE, -1, False),  # past its term: 期限切れ
+        (LicenceState.UNUSED, 100, False),
+        (LicenceState.REVOKED, 100, False),
+    ],
+)
+def test_a_licence_is_in_use_while_its_device_holds_it_within_its_term(
+    state: LicenceState, days_left: int, in_use: bool
+) -> None:
+    ends_on = dt.date.today() + dt.timedelta(days=days_left)
+    assert Licence(state=state, ends_on=ends_on).is_in_use is in_use
+
+
+def test_an_expired_licence_says_so_and_counts_no_days(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        device_id = DeviceFactory(
+            contract_id=contractor.contract_id,
+            licence=LicenceFactory(
+                contract_id=contractor.contract_id,
+                starts_on=dt.date.today() - dt.timedelta(days=400),
+                ends_on=dt.date.today() - dt.timedelta(days=35),
+            ),
+        ).id
+    info = logged_in.get(f"/devices/{device_id}").get_data(as_text=True)
+    assert "✓利用中" not in info
+    assert "期限切れ" in info
+    licence = logged_in.get(f"/devices/{device_id}/licence").get_data(as_text=True)
+    assert "残り日数</th><td>-</td>" in licence
+
+
+def test_a_licence_in_use_counts_its_days_left(logged_in: Client, camera_id: int) -> None:
+    html = logged_in.get(f"/devices/{camera_id}/licence").get_data(as_text=True)
+    assert "残り日数</th><td>334日</td>" in html
+
+
+def test_every_notification_is_on_until_turned_off() -> None:
+    events = ("on_comm_change", "on_recording_stop", "on_licence_expiry")
+    assert all(Device(notification_setting=None).notifies(event) for event in events)
+    setting = NotificationSetting(
+        on_comm_change=False, on_recording_stop=True, on_licence_expiry=False
+    )
+    device = Device(notification_setting=setting)
+    assert [device.notifies(event) for event in events] == [False, True, False]
+
+
+def test_the_service_tab_shows_the_notifications_the_mails_follow(
+    app: Flask, logged_in: Client, camera_id: int
+) -> None:
+    with app.app_context():
+        db.session.get(NotificationSetting, camera_id).on_recording_stop = False
+        db.session.commit()
+    html = logged_in.get(f"/devices/{camera_id}/service").get_data(as_text=True)
+    assert "通信状態の変化</span> 送信する" in html
+    assert "録画停止</span> 送信しない" in html
+    assert "ライセンス期限</span> 送信する" in html
+    # Without a setting row every event mails (see services.notifications): so says the tab.
+    with app.app_context():
+        db.session.delete(db.session.get(NotificationSetting, camera_id))
+        db.session.commit()
+    html = logged_in.get(f"/devices/{camera_id}/service").get_data(as_text=True)
+    assert html.count("</span> 送信する") == 3
 
 
 def test_licence_key_is_shown_masked(app: Flask, logged_in: Client, camera_id: int) -> None:

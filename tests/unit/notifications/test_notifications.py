@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
 from tests.support.mail import Mailbox
-from webapp.enums import CommStatus
+from webapp.enums import CommStatus, LabelledEnum, RecordingStatus
 from webapp.extensions import db
+from webapp.filters import is_offline
 from webapp.models import Device, NotificationRecipient, NotificationSetting
 
 
@@ -114,6 +116,38 @@ def test_record_status_sends_exactly_the_mails_asked_for(
     stopped = runner.invoke(args=["record-status", str(device_id), "stopped"])
     assert "2 mail(s)" in stopped.stdout
     assert len(smtp.messages) == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "offline"),
+    [
+        (CommStatus.OFFLINE, True),
+        (CommStatus.ONLINE, False),
+        (CommStatus.NEVER_CONNECTED, False),
+        (RecordingStatus.STOPPED, False),
+    ],
+)
+def test_only_a_lost_connection_counts_as_offline(status: LabelledEnum, offline: bool) -> None:
+    assert is_offline(status) is offline
+
+
+def test_only_the_mail_of_a_lost_connection_asks_to_check_power_and_network(
+    app: Flask, contractor: Account, smtp: Mailbox
+) -> None:
+    with app.app_context():
+        device_id = DeviceFactory(contract_id=contractor.contract_id, name="正門").id
+        db.session.add(
+            NotificationRecipient(contract_id=contractor.contract_id, email="o@example.com")
+        )
+        db.session.commit()
+    runner = app.test_cli_runner()
+    for status in ("offline", "online", "stopped"):
+        assert "1 mail(s)" in runner.invoke(args=["record-status", str(device_id), status]).stdout
+    lost, back, stopped = (mail.get_content() for mail in smtp.messages)
+    advice = "機器の電源やネットワークの接続をご確認ください。"
+    assert "通信中 → 通信断" in lost and advice in lost
+    assert "通信断 → 通信中" in back and advice not in back
+    assert "録画が止まっています。" in stopped and advice not in stopped
 
 
 def test_record_status_explains_bad_input(app: Flask) -> None:

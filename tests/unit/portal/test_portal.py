@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask import Flask
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
 from webapp.enums import CommStatus, RecordingStatus
+from webapp.filters import recording_badge
+from webapp.models import Device
 
 
 def test_root_sends_visitors_to_login(client: Client) -> None:
@@ -49,12 +54,70 @@ def test_portal_pages_through_many_devices(
     assert "2 / 2 ページ" in second
 
 
+@pytest.mark.parametrize(
+    ("comm_status", "muted"),
+    [(CommStatus.NEVER_CONNECTED, True), (CommStatus.OFFLINE, False), (CommStatus.ONLINE, False)],
+)
+def test_the_recording_badge_is_muted_until_the_device_first_connects(
+    app: Flask, comm_status: CommStatus, muted: bool
+) -> None:
+    device = Device(comm_status=comm_status, recording_status=RecordingStatus.STOPPED)
+    with app.test_request_context():
+        html = recording_badge(device)
+    assert ("badge-muted" in html) is muted
+    assert ("badge-stopped" in html) is not muted
+    assert ">録画停止中</span>" in html  # muted or not, the text says what it is
+
+
+def test_every_screen_mutes_the_recording_status_of_a_device_never_connected(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        device_id = DeviceFactory(
+            contract_id=contractor.contract_id,
+            comm_status=CommStatus.NEVER_CONNECTED,
+            recording_status=RecordingStatus.STOPPED,
+        ).id
+    for path in (
+        "/",
+        "/devices?view=comm",
+        f"/devices/{device_id}",
+        f"/devices/{device_id}/service",
+    ):
+        html = logged_in.get(path).get_data(as_text=True)
+        assert '<span class="badge badge-muted">録画停止中</span>' in html, path
+
+
 def test_management_menu(logged_in: Client) -> None:
     html = logged_in.get("/devices").get_data(as_text=True)
     for label in ("機器管理", "ユーザー管理", "契約者情報設定", "通知メール設定", "規約", "戻る"):
         assert f">{label}</a>" in html, label
     for path in ("/users", "/notifications", "/terms", "/account"):
         assert logged_in.get(path).status_code == 200, path
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("/users", "ユーザー管理"),
+        ("/users/new", "ユーザー登録"),
+        ("/account", "契約者情報確認"),
+        ("/account/edit", "契約者情報の変更"),
+        ("/notifications", "通知メール設定"),
+        ("/terms", "規約"),
+        ("/devices/new", "機器登録"),
+        ("/account/withdraw", "退会最終確認"),
+    ],
+)
+def test_a_screen_is_headed_by_its_title_as_a_page_and_as_a_partial(
+    logged_in: Client, path: str, title: str
+) -> None:
+    page = logged_in.get(path).get_data(as_text=True)
+    assert f"<title>{title} | " in page
+    assert re.search(f"<h1[^>]*>{title}</h1>", page)
+    partial = logged_in.get(path, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<title>" not in partial
+    assert re.search(f"<h1[^>]*>{title}</h1>", partial)
 
 
 def test_empty_portal(logged_in: Client) -> None:

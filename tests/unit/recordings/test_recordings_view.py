@@ -69,6 +69,30 @@ def test_the_list_is_newest_first_and_the_viewer_moves_between(
     assert "<video" in clip
 
 
+@pytest.mark.parametrize(
+    ("kind", "is_image"), [(RecordingKind.IMAGE, True), (RecordingKind.CLIP, False)]
+)
+def test_only_a_still_image_counts_as_an_image(kind: RecordingKind, is_image: bool) -> None:
+    assert Recording(kind=kind).is_image is is_image
+
+
+def test_images_show_as_pictures_and_clips_as_video(
+    logged_in: Client, camera: dict[str, int]
+) -> None:
+    device = camera["device"]
+    listing = logged_in.get(f"/devices/{device}/recordings").get_data(as_text=True)
+    thumbnails = listing.split('class="tile-image recording-thumb"')[1:]
+    assert ["<img" in thumbnail.split("</a>")[0] for thumbnail in thumbnails] == [
+        False,  # the clip, newest: its time and kind as text
+        True,
+        True,
+    ]
+    image = logged_in.get(f"/devices/{device}/recordings/{camera['old']}").get_data(as_text=True)
+    assert "<img" in image and "<video" not in image
+    clip = logged_in.get(f"/devices/{device}/recordings/{camera['clip']}").get_data(as_text=True)
+    assert "<video" in clip and "<figure" in clip and "<img" not in clip
+
+
 def test_the_content_comes_from_storage_with_its_type(
     logged_in: Client, camera: dict[str, int]
 ) -> None:

@@ -61,6 +61,29 @@ def test_invitation_to_first_login(
     assert "有効" in logged_in.get("/users").get_data(as_text=True)
 
 
+def test_an_invitation_is_pending_until_a_password_is_chosen() -> None:
+    assert User(password_hash=None).invitation_pending
+    assert not User(password_hash="$argon2id$...").invitation_pending
+
+
+def test_pending_and_active_users_are_told_apart(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        contract = db.session.get(Contract, contractor.contract_id)
+        pending = UserFactory(contract=contract, role=Role.GENERAL, password_hash=None).id
+        active = UserFactory(contract=contract, role=Role.GENERAL).id
+    listing = logged_in.get("/users").get_data(as_text=True)
+    assert listing.count('<span class="badge badge-awaiting_setup">招待中</span>') == 1
+    assert listing.count('<span class="badge badge-active">有効</span>') == 1
+    waiting = logged_in.get(f"/users/{pending}").get_data(as_text=True)
+    assert "<td>招待中 (パスワード未設定)</td>" in waiting
+    assert ">招待メールを再送信</button>" in waiting
+    settled = logged_in.get(f"/users/{active}").get_data(as_text=True)
+    assert "<td>有効</td>" in settled
+    assert "招待メールを再送信" not in settled
+
+
 def test_the_seat_limit(app: Flask, logged_in: Client, contractor: Account, smtp: Mailbox) -> None:
     with app.app_context():
         db.session.get(Contract, contractor.contract_id).seat_limit = 2
