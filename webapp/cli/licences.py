@@ -11,13 +11,13 @@ from ..extensions import db
 from ..identifiers import normalise_licence_key
 from ..models import Contract
 from ..services.licences import (
-    LicenceNotFound,
     format_licence_key,
     issue_licences,
     list_licences,
     revoke_licence,
     send_reminders,
 )
+from ..services.refusals import LicenceNotFound
 from .base import portal_command
 
 

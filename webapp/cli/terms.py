@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..services.terms import VersionExists, publish_terms
+from ..services.refusals import VersionExists
+from ..services.terms import publish_terms
 from .base import portal_command
 
 

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..i18n import lazy as _l
 from ..mail import send_mail
 from ..models import Device, Licence, LicenceReminder, User, utcnow
-from .refusals import Refused
+from .refusals import LicenceNotFound, Refused
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +279,6 @@ def list_licences(
         for licence, device_name in db.session.execute(query)
     )
     return [item for item in listed if state is None or item.state is state]
-
-
-class LicenceNotFound(LookupError):
-    """No licence has this key."""
 
 
 def revoke_licence(key: str, *, reason: str = "") -> Licence:

@@ -10,7 +10,9 @@ A refusal carries its own HTTP status, so that it answers alike on every screen:
 - 410 (AlreadyDeleted): the object was there and this contract has deleted it.
 
 AlreadyDone is not a failure: the same request was carried out before (a double submit),
-and the screen says so instead of doing it twice.
+and the screen says so instead of doing it twice. The operator's commands answer their
+refusals (LicenceNotFound, VersionExists, EmailTaken) with a message and exit status 1; the
+device API answers ApiRefused as JSON with its own status and code.
 """
 
 from __future__ import annotations
@@ -140,6 +142,14 @@ class UserGone(AlreadyDeleted):
 
 class AlreadyWithdrawn(Exception):
     """The contract was withdrawn by another request in the meantime."""
+
+
+class LicenceNotFound(LookupError):
+    """No licence has this key (an operator's command named it)."""
+
+
+class VersionExists(ValueError):
+    """That version of the terms has been published already."""
 
 
 class ApiRefused(Exception):

@@ -13,16 +13,13 @@ from ..audit import record_event
 from ..database import after_commit, unit_of_work
 from ..extensions import db
 from ..models import TermsAcceptance, TermsVersion, User, utcnow
+from .refusals import VersionExists
 
 BUNDLED_VERSION = "1.0"
 BUNDLED_TERMS = Path(__file__).parent.parent / "terms" / f"{BUNDLED_VERSION}.txt"
 # The current version is read at most this often per process, not on every request.
 _CACHE_SECONDS = 30.0
 _cache: dict[str, tuple[float, str | None]] = {}
-
-
-class VersionExists(ValueError):
-    """That version of the terms has been published already."""
 
 
 def current_terms() -> TermsVersion | None:
