@@ -24,6 +24,7 @@ from ..extensions import db, limiter
 from ..i18n import COOKIE as LANGUAGE_COOKIE
 from ..i18n import LANGUAGES, current_language
 from ..i18n import lazy as _l
+from ..limits import failures_limited
 from ..links import safe_next_url
 from ..models import User
 from ..screens import form_status
@@ -58,18 +59,14 @@ def _login_email() -> str:
 # Guessing is limited three ways: one account from one client, one client across accounts,
 # and one account from anywhere (a distributed guess), each more tolerant than the last.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
+@failures_limited(
     "5 per 15 minutes",
-    key_func=lambda: f"login:{_login_email()}:{get_remote_address()}",
-    methods=["POST"],
-    deduct_when=_login_failed,
+    failed=_login_failed,
+    key=lambda: f"login:{_login_email()}:{get_remote_address()}",
 )
-@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(
-    "50 per hour",
-    key_func=lambda: f"login-account:{_login_email()}",
-    methods=["POST"],
-    deduct_when=_login_failed,
+@failures_limited("30 per 15 minutes", failed=_login_failed)
+@failures_limited(
+    "50 per hour", failed=_login_failed, key=lambda: f"login-account:{_login_email()}"
 )
 def login() -> Response:
     if is_mobile(request.user_agent.string):

@@ -13,10 +13,10 @@ from werkzeug.wrappers import Response
 
 from ..access import contractor_required
 from ..enums import DeviceKind
-from ..extensions import limiter
 from ..htmx import retarget, see_other, swaps_into, wants_fragment
 from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
+from ..limits import failures_limited
 from ..paging import Pagination, parse_page
 from ..recordings.queries import latest_images
 from ..screens import form_status, render_form, render_screen
@@ -189,13 +189,12 @@ def _wrong_licence_key(response: Response) -> bool:
 
 @bp.route("/new", methods=["GET", "POST"])
 @contractor_required
-@limiter.limit(
+@failures_limited(
     "10 per 15 minutes",
-    key_func=lambda: f"licence-key:contract:{current_user.contract_id}",
-    methods=["POST"],
-    deduct_when=_wrong_licence_key,
+    failed=_wrong_licence_key,
+    key=lambda: f"licence-key:contract:{current_user.contract_id}",
 )
-@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_wrong_licence_key)
+@failures_limited("30 per 15 minutes", failed=_wrong_licence_key)
 def register() -> Response:
     """機器登録."""
     form = RegisterDeviceForm(contract_id=current_user.contract_id)
