@@ -72,6 +72,20 @@ def _text(name: str) -> str | None:
     return (os.environ.get(name) or "").strip() or None
 
 
+def _time_zone(name: str) -> str:
+    """The IANA name of a time zone, refused at start when it names none."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = (os.environ.get(name) or "").strip() or "Asia/Tokyo"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{name} must name a time zone such as Asia/Tokyo, not {value!r}"
+        ) from exc
+    return value
+
+
 def load_config(instance_path: Path) -> dict[str, object]:
     """Build the Flask configuration mapping from environment variables."""
     production = os.environ.get("PORTAL_ENV", "development").strip().lower() == "production"
@@ -120,6 +134,8 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "RECORDINGS_DIR": recordings_dir.resolve(),
         **storage,
         "SERVICE_NAME": os.environ.get("SERVICE_NAME", "みえますねっと"),
+        # Every date shown, filtered, exported, mailed and counted is a day of this zone.
+        "SERVICE_TIME_ZONE": _time_zone("SERVICE_TIME_ZONE"),
         # Links in mails are built from this, never from the Host header of a request.
         "PORTAL_BASE_URL": base_url or "http://127.0.0.1:5000",
         "SERVICE_INFO_URL": os.environ.get("SERVICE_INFO_URL", "https://www.example.com/service"),

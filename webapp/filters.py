@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from markupsafe import Markup, escape
 
+from . import clock
 from .enums import CommStatus, LabelledEnum, RecordingStatus
 from .i18n import current_language
-
-DISPLAY_ZONE = ZoneInfo("Asia/Tokyo")
 
 
 def date_ja(value: dt.date | None) -> str:
@@ -25,12 +23,12 @@ def date_ja(value: dt.date | None) -> str:
 
 
 def datetime_ja(value: dt.datetime | None, seconds: bool = False) -> str:
-    """2019/07/08 15:24 (or 15:24:05) in Japan time (values are stored in UTC)."""
+    """2019/07/08 15:24 (or 15:24:05) in the service's time (values are stored in UTC)."""
     if value is None:
         return ""
-    local = value.replace(tzinfo=dt.UTC).astimezone(DISPLAY_ZONE)
-    clock = "%H:%M:%S" if seconds else "%H:%M"
-    return local.strftime(("%Y-%m-%d " if current_language() == "en" else "%Y/%m/%d ") + clock)
+    time_format = "%H:%M:%S" if seconds else "%H:%M"
+    day_format = "%Y-%m-%d " if current_language() == "en" else "%Y/%m/%d "
+    return clock.local(value).strftime(day_format + time_format)
 
 
 # Badges as rendered, by language: a page of the list shows a hundred of a handful of kinds.

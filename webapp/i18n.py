@@ -74,7 +74,7 @@ def speaking(language: str) -> Iterator[None]:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["SERVICE_TIME_ZONE"])
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(_forget_language)
     app.teardown_request(_forget_language)

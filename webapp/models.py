@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from . import clock
+from .clock import utcnow
 from .crypto import digest
 from .enums import (
     CommStatus,
@@ -47,11 +49,6 @@ else:
 # SQLite would otherwise hand a deleted row's id to the next insert: a stale tab could
 # then act on a new device, and a new device could inherit an old one's files.
 NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
-
-
-def utcnow() -> dt.datetime:
-    """Return the current time in UTC (naive, as stored)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def enum_column(enum_cls: type[LabelledEnum]) -> SAEnum:
@@ -262,7 +259,7 @@ class Licence(Model):
 
     def days_left(self, today: dt.date | None = None) -> int:
         """Return the days from *today* to the end of the term (negative once it has passed)."""
-        return (self.ends_on - (today or dt.date.today())).days
+        return (self.ends_on - (today or clock.today())).days
 
     @property
     def masked_key(self) -> str:
@@ -345,7 +342,7 @@ def licence_state(
     stored: LicenceState, ends_on: dt.date, today: dt.date | None = None
 ) -> LicenceState:
     """The rule for a licence's state: a used or unused key past its last day is 期限切れ."""
-    if stored is not LicenceState.REVOKED and (today or dt.date.today()) > ends_on:
+    if stored is not LicenceState.REVOKED and (today or clock.today()) > ends_on:
         return LicenceState.EXPIRED
     return stored
 

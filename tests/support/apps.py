@@ -31,6 +31,7 @@ CONFIG_VARIABLES = (
     "S3_ENDPOINT_URL",
     "S3_REGION",
     "S3_PREFIX",
+    "SERVICE_TIME_ZONE",
 )
 
 

@@ -8,7 +8,7 @@ from functools import cache
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from webapp import storage
+from webapp import clock, storage
 from webapp.enums import (
     CommStatus,
     DeviceKind,
@@ -77,7 +77,7 @@ class LicenceFactory(BaseFactory):
 
     key = factory.LazyFunction(new_licence_key)
     plan = Plan.RECORDING_7
-    starts_on = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=30))
+    starts_on = factory.LazyFunction(lambda: clock.today() - dt.timedelta(days=30))
     ends_on = factory.LazyAttribute(lambda o: o.starts_on + dt.timedelta(days=364))
     state = LicenceState.IN_USE
 
@@ -96,7 +96,7 @@ class DeviceFactory(BaseFactory):
     global_ip = "203.0.113.10"
     camera_admin_user = "admin"
     camera_admin_password = "s3cret-admin-pass"
-    service_started_on = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=30))
+    service_started_on = factory.LazyFunction(lambda: clock.today() - dt.timedelta(days=30))
     comm_status = CommStatus.ONLINE
     recording_status = RecordingStatus.CONTINUOUS
     service_status = ServiceStatus.ACTIVE

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
+from .. import clock
 from ..access import contractor_required
 from ..crypto import digest
 from ..enums import TokenPurpose
 from ..extensions import db
-from ..filters import DISPLAY_ZONE
 from ..htmx import see_other
 from ..models import Contract
 from ..screens import render_form, render_screen
@@ -140,7 +138,7 @@ def withdraw() -> Response:
 def export(kind: str) -> Response:
     """Download everything the portal holds about the contract (JSON, or CSV files in a ZIP)."""
     body, mimetype = export_contract(current_user.contract_id, kind)
-    today = dt.datetime.now(DISPLAY_ZONE).strftime("%Y%m%d")
+    today = clock.today().strftime("%Y%m%d")
     response = make_response(body)
     response.mimetype = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="contract-{today}.{kind}"'

@@ -13,7 +13,7 @@ from faker import Faker
 from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
-from .. import storage
+from .. import clock, storage
 from ..database import after_commit, unit_of_work
 from ..enums import (
     CommStatus,
@@ -177,7 +177,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         # The demo contract has accepted the current terms, so its first login goes straight in.
         terms_version = publish_bundled_terms().version
 
-        today = dt.date.today()
+        today = clock.today()
         now = utcnow()
         domain_suffix = current_app.config["DEVICE_DOMAIN_SUFFIX"]
         last, last_kana, _ = fake.last_name_pair()

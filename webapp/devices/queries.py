@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import undefer
 
+from .. import clock
 from ..access import found_or_gone
 from ..enums import (
     CommStatus,
@@ -144,7 +145,7 @@ class DeviceSearch:
     domain: str = ""
     service_status: ServiceStatus | None = None
     plan: Plan | None = None
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=clock.today)
 
     @property
     def is_empty(self) -> bool:

@@ -6,12 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select
 
+from .. import clock
 from ..extensions import db
-from ..filters import DISPLAY_ZONE
 from ..models import AuditEvent
 from ..paging import Pagination
 
@@ -26,12 +25,12 @@ class HistoryFilter:
         clauses = [AuditEvent.contract_id == contract_id]
         if self.action:
             clauses.append(AuditEvent.action == self.action)
-        # Dates are Japan dates; events are stored in UTC.
+        # Dates are the service's days; events are stored in UTC.
         if self.date_from:
-            clauses.append(AuditEvent.occurred_at >= _utc_midnight(self.date_from))
+            clauses.append(AuditEvent.occurred_at >= clock.start_of(self.date_from))
         if self.date_to:
             clauses.append(
-                AuditEvent.occurred_at < _utc_midnight(self.date_to + dt.timedelta(days=1))
+                AuditEvent.occurred_at < clock.start_of(self.date_to + dt.timedelta(days=1))
             )
         return and_(*clauses)
 
@@ -42,11 +41,6 @@ class HistoryFilter:
             "date_to": self.date_to.isoformat() if self.date_to else "",
         }
         return {key: value for key, value in values.items() if value}
-
-
-def _utc_midnight(day: dt.date) -> dt.datetime:
-    local = dt.datetime.combine(day, dt.time(), tzinfo=DISPLAY_ZONE)
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
 def events_page(

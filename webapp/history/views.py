@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from .. import clock
 from ..access import contractor_required
 from ..audit import ACTION_LABELS, describe
-from ..filters import DISPLAY_ZONE, datetime_ja
+from ..filters import datetime_ja
 from ..paging import parse_page
 from ..screens import form_status, render_screen
 from ..spreadsheets import csv_bytes
@@ -74,7 +73,7 @@ def download() -> Response:
             for event in events
         ),
     )
-    today = dt.datetime.now(DISPLAY_ZONE).strftime("%Y%m%d")
+    today = clock.today().strftime("%Y%m%d")
     response = current_app.response_class(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="history-{today}.csv"'
     return response

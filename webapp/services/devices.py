@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-from .. import storage
+from .. import clock, storage
 from ..audit import record_event
 from ..crypto import digest
 from ..database import lock_for_update, unit_of_work
@@ -107,7 +107,7 @@ def register_device(
     AlreadyDone when this very device was just registered with this key (a double submit).
     The device's API secret is issued with it: returned here, and never readable again.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     same = already_registered(contract_id, key, mac)
     if same is not None:
         raise AlreadyDone(same)

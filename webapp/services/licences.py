@@ -12,6 +12,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import clock
 from ..audit import record_event
 from ..crypto import digest
 from ..database import unit_of_work
@@ -70,7 +71,7 @@ def issue_licences(
     The term is *years* calendar years from *starts_on* (an annual pack by default), or
     exactly *days* days when given.
     """
-    starts_on = starts_on or dt.date.today()
+    starts_on = starts_on or clock.today()
     ends_on = term_end(starts_on, years=years, days=days)
     keys = [new_licence_key() for _ in range(count)]
     if not keys:
@@ -197,7 +198,7 @@ def send_reminders(today: dt.date | None = None) -> int:
     mail goes out, in the same transaction, so a second run (or a rerun) skips it, and a
     failed mail leaves it unclaimed for the next run. Returns the number of mails sent.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     mails = 0
     for contract_id, items in due_reminders(today).items():
         contractor = db.session.execute(
@@ -264,7 +265,7 @@ def list_licences(
     期限切れ whatever is stored); *expiring_within* those whose last day is at most that
     many days after *today*, including those already past.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     query = (
         select(Licence, Device.name)
         .outerjoin(Device, Device.licence_id == Licence.id)

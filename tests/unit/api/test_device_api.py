@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recipient
 from tests.support.mail import Mailbox
-from webapp import storage
+from webapp import clock, storage
 from webapp.enums import CommStatus, LicenceState, RecordingStatus
 from webapp.extensions import db
 from webapp.models import Contract, Device, Recording, utcnow
@@ -176,7 +176,7 @@ def test_another_devices_id_is_404_and_changes_nothing(
     ("change", "code"),
     [
         ({"state": LicenceState.REVOKED}, "licence_revoked"),
-        ({"ends_on": dt.date.today() - dt.timedelta(days=1)}, "licence_expired"),
+        ({"ends_on": clock.today() - dt.timedelta(days=1)}, "licence_expired"),
     ],
 )
 def test_a_lapsed_licence_is_refused_with_403(

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
+from webapp import clock
 from webapp.enums import DeviceKind, LicenceState
 from webapp.extensions import db
 from webapp.models import Device, Licence, NotificationSetting
@@ -126,7 +127,7 @@ def test_tabs_as_pages_and_as_partials(
 def test_a_licence_is_in_use_while_its_device_holds_it_within_its_term(
     state: LicenceState, days_left: int, in_use: bool
 ) -> None:
-    ends_on = dt.date.today() + dt.timedelta(days=days_left)
+    ends_on = clock.today() + dt.timedelta(days=days_left)
     assert Licence(state=state, ends_on=ends_on).is_in_use is in_use
 
 
@@ -138,8 +139,8 @@ def test_an_expired_licence_says_so_and_counts_no_days(
             contract_id=contractor.contract_id,
             licence=LicenceFactory(
                 contract_id=contractor.contract_id,
-                starts_on=dt.date.today() - dt.timedelta(days=400),
-                ends_on=dt.date.today() - dt.timedelta(days=35),
+                starts_on=clock.today() - dt.timedelta(days=400),
+                ends_on=clock.today() - dt.timedelta(days=35),
             ),
         ).id
     info = logged_in.get(f"/devices/{device_id}").get_data(as_text=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory, add_recordings
+from webapp import clock
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.models import AuditEvent, Device, DeviceExchange, Licence, Recording
@@ -379,8 +380,8 @@ def test_an_expired_licence_stops_the_service(
             name="期限切れカメラ",
             licence=LicenceFactory(
                 contract_id=contractor.contract_id,
-                starts_on=dt.date.today() - dt.timedelta(days=400),
-                ends_on=dt.date.today() - dt.timedelta(days=1),
+                starts_on=clock.today() - dt.timedelta(days=400),
+                ends_on=clock.today() - dt.timedelta(days=1),
             ),
         ).id
         licence = db.session.get(Device, device_id).licence
