@@ -308,6 +308,11 @@ class Device(Model):
     # The device API secret: only its SHA-256 digest is kept; the secret is shown once.
     api_secret_digest: Mapped[str | None] = deferred(mapped_column(String(64), unique=True))
     api_secret_issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # After 機器設定, the secret the device spoke with until then, and until when it still
+    # works: the device keeps working until it first uses its new secret (which ends this
+    # one at once) or until the time is up. Looked up by its digest like the current one.
+    old_api_secret_digest: Mapped[str | None] = deferred(mapped_column(String(64), unique=True))
+    old_api_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # When the device last reported itself alive (heartbeat); None before its first one.
     last_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -328,6 +333,30 @@ class Device(Model):
         """
         setting = self.notification_setting
         return setting is None or bool(getattr(setting, event))
+
+    @property
+    def has_api_secret(self) -> bool:
+        """Whether the device has a secret to speak with (none after 機器の交換 until 機器設定)."""
+        return self.api_secret_issued_at is not None
+
+    @property
+    def old_secret_valid_until(self) -> dt.datetime | None:
+        """Until when the secret the device spoke with before 機器設定 still works, if it does.
+
+        None once the device has used its new secret, or when there is no such secret.
+        """
+        until = self.old_api_secret_expires_at
+        return until if until is not None and until > utcnow() else None
+
+    @property
+    def secret_mark(self) -> str:
+        """Names the device's current secret without revealing it: when it was issued.
+
+        A confirmation of 機器設定 carries it, so that a second submit of the same
+        confirmation finds the secret already replaced and issues no other.
+        """
+        issued = self.api_secret_issued_at
+        return issued.isoformat() if issued is not None else "none"
 
     @property
     def mac_display(self) -> str:

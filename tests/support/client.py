@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,26 @@ class Client(FlaskClient):
         """POST to *path* with the CSRF token that the page at *path* carries."""
         token = self.csrf_token(kwargs.pop("token_from", path))
         return self.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+    def hidden_fields(self, path: str) -> dict[str, str]:
+        """The hidden fields (CSRF token included) of the form on *path* that posts to it."""
+        page = self.get(path).get_data(as_text=True)
+        action = re.escape(path.split("?")[0])
+        form = re.search(rf'<form[^>]*action="{action}[^"]*"[^>]*>(.*?)</form>', page, re.S)
+        assert form, f"no form posting to {path}"
+        fields = {}
+        for tag in re.findall(r'<input[^>]*type="hidden"[^>]*>', form.group(1)):
+            name = re.search(r'name="([^"]*)"', tag)
+            value = re.search(r'value="([^"]*)"', tag)
+            if name:
+                fields[html.unescape(name.group(1))] = html.unescape(
+                    value.group(1) if value else ""
+                )
+        return fields
+
+    def submit_form(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Submit the form that the page at *path* shows, as shown (its hidden fields too)."""
+        return self.post(path, data={**self.hidden_fields(path), **(data or {})}, **kwargs)
 
 
 @dataclass(frozen=True)

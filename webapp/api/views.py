@@ -98,6 +98,8 @@ def device_summary(device: Device) -> dict[str, object]:
             "ends_on": licence.ends_on.isoformat(),
         },
         "heartbeat_interval_seconds": heartbeat_interval(),
+        # Set while the device still speaks with the secret it had before 機器設定.
+        "api_secret_expires_at": _iso(device.old_secret_valid_until),
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from wtforms import BooleanField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..enums import DeviceKind, Plan, ServiceStatus
@@ -84,6 +84,12 @@ class DeleteDeviceForm(PortalForm):
         _l("解約の理由 (アンケート・任意)"),
         [Optional(), Length(max=1000, message=_l("1000文字以内で入力してください。"))],
     )
+
+
+class SetupDeviceForm(PortalForm):
+    """The confirmation of 機器設定: which secret it replaces (see Device.secret_mark)."""
+
+    replacing = HiddenField(validators=[InputRequired(), Length(max=40)])
 
 
 MODEL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-_/.]*$"

@@ -23,10 +23,10 @@ from ..screens import form_status, render_form, render_screen
 from ..services.device_reports import api_secret_is_current
 from ..services.devices import (
     already_registered,
-    complete_setup,
     delete_device,
     exchange_device,
     register_device,
+    start_setup,
     update_device,
 )
 from ..services.refusals import AlreadyDone, Refused
@@ -37,6 +37,7 @@ from .forms import (
     EditDeviceForm,
     ExchangeDeviceForm,
     RegisterDeviceForm,
+    SetupDeviceForm,
 )
 from .links import detail_links
 from .queries import (
@@ -229,7 +230,7 @@ def register() -> Response:
         return render_form("devices/register.html", form, refusal=refusal, **context)
     flash(
         _(
-            "機器「%(name)s」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
+            "機器「%(name)s」を登録しました。表示された機器認証キーを機器に設定してください。",
             name=device.name,
         ),
         "success",
@@ -296,19 +297,38 @@ def edit(device_id: int) -> Response:
     return see_other(url_for("devices.detail", device_id=device.id, back=context["back"] or None))
 
 
-@bp.post("/<id:device_id>/setup")
+@bp.route("/<id:device_id>/setup", methods=["GET", "POST"])
 @contractor_required
 def setup(device_id: int) -> Response:
-    """機器設定: (re)configure the device for its service."""
+    """機器設定: a confirmation, then a new API secret for the device to be set up with."""
     context = _detail_context(device_id, "info")
     device = context["device"]
+    form = SetupDeviceForm(data={"replacing": device.secret_mark})
+    if not form.validate_on_submit():
+        return render_form("devices/setup.html", form, **context)
     detail_url = url_for("devices.detail", device_id=device.id, back=context["back"] or None)
     try:
-        api_secret = complete_setup(device)
-    except Refused as refusal:
-        flash(refusal.message, "error")
+        api_secret = start_setup(device, replacing=form.replacing.data)
+    except AlreadyDone:
+        # The same confirmation again (a double click, another tab): the secret it issued
+        # is shown by 機器情報 if this browser still holds it.
+        flash(
+            _(
+                "新しい機器認証キーは既に発行されています。"
+                "表示されていない場合は、もう一度「機器設定」を行ってください。"
+            ),
+            "info",
+        )
         return see_other(detail_url)
-    flash(_("機器「%(name)s」の機器設定が完了しました。", name=device.name), "success")
+    except Refused as refusal:
+        return render_form("devices/setup.html", form, refusal=refusal, **context)
+    flash(
+        _(
+            "機器「%(name)s」の新しい機器認証キーを発行しました。機器に設定してください。",
+            name=device.name,
+        ),
+        "success",
+    )
     return _hand_over_api_secret(device.id, api_secret, detail_url)
 
 

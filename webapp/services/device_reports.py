@@ -1,9 +1,11 @@
 """What devices report: who they are (their secret), heartbeats, and their status changes.
 
 A device authenticates with a secret issued at 機器登録 and re-issued by 機器設定. Only the
-secret's digest is stored (see crypto.digest), which keeps a heartbeat cheap. Heartbeats and
-the sweep of silent devices drive 通信状態 and 録画状態; each change is applied once, and
-mailed to the contract's notification addresses after it has committed.
+secret's digest is stored (see crypto.digest), which keeps a heartbeat cheap. 機器設定 never
+cuts a working device off: the secret it spoke with keeps working until it first uses the
+new one, or for OLD_SECRET_GRACE, and its first heartbeat with the new one completes
+機器設定. Heartbeats and the sweep of silent devices drive 通信状態 and 録画状態; each change
+is applied once, and mailed to the contract's notification addresses after it has committed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
 from ..crypto import digest
 from ..database import fresh_snapshot, lock_for_update, unit_of_work
-from ..enums import CommStatus, LicenceState, RecordingStatus, Role
+from ..enums import CommStatus, LicenceState, RecordingStatus, Role, ServiceStatus
 from ..extensions import db
 from ..mail import Delivery, send_after_commit
 from ..models import Device, User, utcnow
@@ -29,6 +31,8 @@ from .notifications import recipients_of
 from .refusals import ApiRefused
 
 SECRET_BYTES = 24
+# How long the secret a device spoke with before 機器設定 keeps working, at most.
+OLD_SECRET_GRACE = dt.timedelta(hours=24)
 
 
 def api_secret_is_current(device_id: int, secret: str) -> bool:
@@ -38,20 +42,44 @@ def api_secret_is_current(device_id: int, secret: str) -> bool:
 
 
 def issue_api_secret(device: Device) -> str:
-    """Give the device a new secret (the old one stops working); return it to show once.
+    """Give the device a new secret, every other one stopping at once; return it to show once.
 
     It is part of the unit of work of the change that issued it.
     """
     secret = secrets.token_urlsafe(SECRET_BYTES)
     device.api_secret_digest = digest(secret)
     device.api_secret_issued_at = utcnow()
+    device.old_api_secret_digest = None
+    device.old_api_secret_expires_at = None
+    return secret
+
+
+def rotate_api_secret(device: Device) -> str:
+    """Give the device a new secret without cutting it off; return it to show once.
+
+    The secret the device speaks with keeps working until the device first uses the new
+    one, or for OLD_SECRET_GRACE. Which one is that: while an old secret is still kept
+    (the device has not used the secret issued since), the device still speaks with it, so
+    it stays and the unused one goes; otherwise the current secret becomes the old one.
+    Call it with the device's row locked, in the unit of work of the change.
+    """
+    now = utcnow()
+    kept = device.old_api_secret_expires_at
+    if kept is not None and kept > now:
+        old_digest = device.old_api_secret_digest
+    else:
+        old_digest = device.api_secret_digest
+    secret = issue_api_secret(device)
+    if old_digest is not None:
+        device.old_api_secret_digest = old_digest
+        device.old_api_secret_expires_at = now + OLD_SECRET_GRACE
     return secret
 
 
 def replace_api_secret(device: Device) -> str:
     """Give the device a new secret on its own (operators, demos); return it to show once.
 
-    The old secret stops working as soon as this commits.
+    Every old secret stops working as soon as this commits (a secret that leaked).
     """
     with unit_of_work():
         return issue_api_secret(device)
@@ -70,22 +98,53 @@ def authenticate(device_id: int, authorization: str | None) -> Device:
     """Return the device that *authorization* (``Bearer <secret>``) proves to be *device_id*.
 
     A missing or unknown secret is 401; a secret of another device is 404 for this id, as
-    if it did not exist; a device whose licence has lapsed is 403.
+    if it did not exist; a device whose licence has lapsed is 403. The secret a device
+    spoke with before 機器設定 is accepted until its time is up; the first request with the
+    new secret ends it, so once this returns, a device that still has an old secret has
+    spoken with it.
     """
     secret = presented_secret(authorization)
     if not secret:
         raise ApiRefused(401, "unauthorized", "Send the device secret as 'Bearer <secret>'.")
-    device = db.session.scalar(select(Device).where(Device.api_secret_digest == digest(secret)))
+    secret_digest = digest(secret)
+    # Found by its digest through a unique index: no comparison of secrets to time. Every
+    # request reads the row again, so a replaced or expired secret is refused at once.
+    device = db.session.scalar(select(Device).where(Device.api_secret_digest == secret_digest))
+    newest = device is not None
+    if device is None:
+        device = db.session.scalar(
+            select(Device).where(
+                Device.old_api_secret_digest == secret_digest,
+                Device.old_api_secret_expires_at > utcnow(),
+            )
+        )
     if device is None:
         raise ApiRefused(401, "unauthorized", "Unknown device secret.")
-    # Found by its digest through a unique index: no comparison of secrets to time.
     if device.id != device_id:
         raise ApiRefused(404, "not_found", "No such device.")
     state = device.licence.effective_state()
     if state is not LicenceState.IN_USE:
         code = "licence_revoked" if state is LicenceState.REVOKED else "licence_expired"
         raise ApiRefused(403, code, f"The device's licence is {state.value}.")
+    if newest and device.old_api_secret_expires_at is not None:
+        _retire_old_secret(device, secret_digest)
     return device
+
+
+def _retire_old_secret(device: Device, newest_digest: str) -> None:
+    """The device has used its new secret: the one it spoke with before stops working.
+
+    Only while the new secret is still the newest: a 機器設定 in between has made it the
+    old one, which must keep working.
+    """
+    with unit_of_work():
+        db.session.execute(
+            update(Device)
+            .where(Device.id == device.id, Device.api_secret_digest == newest_digest)
+            .values(old_api_secret_digest=None, old_api_secret_expires_at=None),
+            execution_options={"synchronize_session": False},
+        )
+    # The commit expired the device: it is read again, as it now is, when next used.
 
 
 def heartbeat_interval() -> int:
@@ -93,34 +152,49 @@ def heartbeat_interval() -> int:
     return max(5, int(current_app.config["DEVICE_SILENCE_SECONDS"]) // 3)
 
 
+def heartbeat_completes_setup(device: Device) -> bool:
+    """Whether a heartbeat of this authenticated device completes its 機器設定.
+
+    機器設定 is 完了 from the device's first heartbeat with the secret issued last (after
+    機器登録, 機器設定 or 機器の交換). A device that still has an old secret after
+    authenticate() spoke with that one: it has not been set up with the new one yet.
+    """
+    return device.setup_completed_at is None and device.old_api_secret_expires_at is None
+
+
 def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None) -> int:
     """Record that the device is alive (通信中) and its 録画状態; return the mails sent.
 
     The usual heartbeat changes nothing but the time: one UPDATE that only matches when
-    the statuses are already what the device says. Anything else goes through the status
-    rule, which locks the row so that each change is applied, and mailed, exactly once.
+    the statuses are already what the device says. Anything else (a status, or the first
+    heartbeat with a new secret) goes through the status rule, which locks the row so
+    that each change is applied, and mailed, exactly once.
     """
     now = utcnow()
     ip = (ip or "")[:45] or None
     wanted_recording = recording or device.recording_status
-    with unit_of_work():
-        result = db.session.execute(
-            update(Device)
-            .where(
-                Device.id == device.id,
-                Device.comm_status == CommStatus.ONLINE,
-                Device.recording_status == wanted_recording,
+    setting_up = heartbeat_completes_setup(device)
+    if not setting_up:
+        with unit_of_work():
+            result = db.session.execute(
+                update(Device)
+                .where(
+                    Device.id == device.id,
+                    Device.comm_status == CommStatus.ONLINE,
+                    Device.recording_status == wanted_recording,
+                )
+                .values(last_heartbeat_at=now, global_ip=ip),
+                execution_options={"synchronize_session": False},
             )
-            .values(last_heartbeat_at=now, global_ip=ip),
-            execution_options={"synchronize_session": False},
-        )
-        unchanged = cast("CursorResult[Any]", result).rowcount
-    if unchanged:
-        return 0
+            unchanged = cast("CursorResult[Any]", result).rowcount
+        if unchanged:
+            return 0
     statuses: list[CommStatus | RecordingStatus] = [CommStatus.ONLINE]
     if recording is not None:
         statuses.append(recording)
-    return report_status(device.id, statuses, heartbeat_at=now, global_ip=ip).mails
+    return report_status(
+        device.id, statuses, heartbeat_at=now, global_ip=ip, completes_setup=setting_up
+    ).mails
 
 
 def sweep_silent_devices(now: dt.datetime | None = None) -> tuple[int, int]:
@@ -174,6 +248,7 @@ def report_status(
     heartbeat_at: dt.datetime | None = None,
     global_ip: str | None = None,
     silent_since: dt.datetime | None = None,
+    completes_setup: bool = False,
 ) -> StatusReport:
     """Apply the statuses a device reported, then mail each change the settings ask for.
 
@@ -183,6 +258,8 @@ def report_status(
     the sweep) exactly one sees it, and its mails go out once. Mails are sent after the
     commit: a failing mail server never undoes a status. With *silent_since*, the change is
     only made if the device has still not been heard from since then (the sweep's guard).
+    With *completes_setup* (a heartbeat with the device's new secret), 機器設定 becomes 完了
+    at *heartbeat_at*, unless another heartbeat did first or a 機器設定 came in between.
     """
     report = StatusReport()
     with unit_of_work():
@@ -209,6 +286,11 @@ def report_status(
         if heartbeat_at is not None:
             device.last_heartbeat_at = heartbeat_at
             device.global_ip = global_ip
+            # Judged again under the lock: of two first heartbeats, the first one's time
+            # stays; a secret replaced meanwhile is the old one now, and sets nothing up.
+            if completes_setup and heartbeat_completes_setup(device):
+                device.setup_completed_at = heartbeat_at
+                device.service_status = ServiceStatus.ACTIVE
     return report
 
 

@@ -35,7 +35,7 @@ from ..models import (
     Recording,
     utcnow,
 )
-from .device_reports import issue_api_secret
+from .device_reports import issue_api_secret, rotate_api_secret
 from .licences import KEY_IN_USE, usable_licence
 from .refusals import AlreadyDone, ContractGone, DeviceGone, LicenceLapsed, Refused
 
@@ -212,22 +212,31 @@ def update_device(
     return changed
 
 
-def complete_setup(device: Device, *, today: dt.date | None = None) -> str:
-    """Run 機器設定: the device is (re)configured for the service it is subscribed to.
+def start_setup(device: Device, *, replacing: str, today: dt.date | None = None) -> str:
+    """Run 機器設定: issue the device a new API secret, to be set up on the device.
 
-    機器設定 becomes 完了 with the time, and サービス稼働状態 サービス有効. The device gets a
-    new API secret (after a factory reset it has lost the old one, which stops working):
-    returned here to be shown once.
+    Nothing is cut off: the secret the device speaks with keeps working until the device
+    first uses the new one, or for 24 hours (device_reports.rotate_api_secret), so a
+    機器設定 of the wrong device costs nothing. 機器設定 is 未完了 and サービス稼働状態
+    設定待ち until the device's first heartbeat with the new secret, which completes it at
+    that heartbeat's time (device_reports.report_status). The new secret is returned, to be
+    shown once. *replacing* is the Device.secret_mark that the confirmation was shown
+    with: if another secret has been issued since (the confirmation submitted twice, or
+    in two tabs), nothing is issued and AlreadyDone says so.
     """
     if device.licence.effective_state(today) is not LicenceState.IN_USE:
         raise LicenceLapsed()
     with unit_of_work():
-        # Of two 機器設定 at once (a double click), the second waits and issues the secret
-        # that stays; the first one's page then shows a secret no longer valid (see views).
-        lock_for_update(db.session, Device, device.id)
-        device.setup_completed_at = utcnow()
-        device.service_status = ServiceStatus.ACTIVE
-        api_secret = issue_api_secret(device)
+        # Of two 機器設定 at once (a double click), the second waits here and then finds
+        # the secret replaced.
+        if not lock_for_update(db.session, Device, device.id):
+            raise DeviceGone(device.name)
+        db.session.refresh(device)
+        if device.secret_mark != replacing:
+            raise AlreadyDone(device.id)
+        device.setup_completed_at = None
+        device.service_status = ServiceStatus.AWAITING_SETUP
+        api_secret = rotate_api_secret(device)
         record_event(
             "device.setup",
             contract_id=device.contract_id,
@@ -246,7 +255,9 @@ def exchange_device(
     The licence and its term, the name, domain, settings, notification settings and
     recordings all stay with the device record; only the hardware (品番, MAC) changes,
     so the key stays 使用中 and the old MAC is free again. The new hardware needs
-    機器設定. Raises AlreadyDone when the device already has this MAC (a double submit).
+    機器設定. The old hardware is gone: its secret, and any older one still kept by a
+    機器設定, stop working at once. Raises AlreadyDone when the device already has this MAC
+    (a double submit).
     """
     if new_mac == device.mac:
         raise AlreadyDone(device.id)
@@ -268,10 +279,12 @@ def exchange_device(
                     comm_status=CommStatus.NEVER_CONNECTED,
                     recording_status=RecordingStatus.STOPPED,
                     global_ip=None,
-                    # The old hardware stops speaking for this device; 機器設定 issues a new
-                    # secret.
+                    # The old hardware stops speaking for this device at once (no grace:
+                    # it is no longer there to be set up); 機器設定 issues the new one's.
                     api_secret_digest=None,
                     api_secret_issued_at=None,
+                    old_api_secret_digest=None,
+                    old_api_secret_expires_at=None,
                     last_heartbeat_at=None,
                 )
                 .returning(Device.id),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recipient
 from tests.support.mail import Mailbox
 from webapp import clock, storage
-from webapp.enums import CommStatus, LicenceState, RecordingStatus
+from webapp.enums import CommStatus, LicenceState, RecordingStatus, ServiceStatus
 from webapp.extensions import db
 from webapp.models import Contract, Device, Recording, utcnow
 from webapp.services.device_reports import issue_api_secret
@@ -413,8 +414,16 @@ def test_uploads_go_with_the_device_when_it_is_deleted(
 # --- Secrets issued by the portal ---------------------------------------------------------
 
 
+SHOWN = 'id="api-secret-value"'  # the secret on screen
+
+
 def shown_secret(html: str) -> str:
     return html.split('id="api-secret-value" class="mono" type="text" value="')[1].split('"')[0]
+
+
+def confirm_setup(client: Any, device_id: int) -> Any:
+    """機器設定 as a contractor does it: open the confirmation, press its button."""
+    return client.submit_form(f"/devices/{device_id}/setup")
 
 
 def test_registration_shows_a_working_secret_once(
@@ -437,7 +446,7 @@ def test_registration_shows_a_working_secret_once(
     assert response.status_code == 303
     detail = response.headers["Location"]
     html = logged_in.get(detail).get_data(as_text=True)
-    assert "機器認証キー" in html and "この画面を離れると二度と表示されません" in html
+    assert SHOWN in html and "この画面を離れると二度と表示されません" in html
     secret = shown_secret(html)
     # It crossed the redirect encrypted, never in the clear.
     assert secret not in response.headers.get("Set-Cookie", "")
@@ -446,17 +455,18 @@ def test_registration_shows_a_working_secret_once(
     registered = ApiDevice(device_id, secret, contractor.contract_id)
     assert beat(api, registered).status_code == 200
     # Reloading the page does not show it again.
-    assert "機器認証キー" not in logged_in.get(detail).get_data(as_text=True)
-    # 機器設定 issues a new one; the old one stops working.
-    setup = logged_in.post_form(f"/devices/{device_id}/setup", token_from=detail)
+    assert SHOWN not in logged_in.get(detail).get_data(as_text=True)
+    # 機器設定 issues a new one; the old one keeps working until the new one is used.
+    setup = confirm_setup(logged_in, device_id)
     assert setup.status_code == 303
     # An htmx tab swap does not use it up: the page shows it.
     panel = logged_in.get(detail, headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "機器認証キー" not in panel
+    assert SHOWN not in panel
     new_secret = shown_secret(logged_in.get(setup.headers["Location"]).get_data(as_text=True))
     assert new_secret != secret
-    assert beat(api, registered).status_code == 401
+    assert beat(api, registered).status_code == 200
     assert beat(api, ApiDevice(device_id, new_secret, 0)).status_code == 200
+    assert_json_error(beat(api, registered), 401)
 
 
 def test_a_handed_over_secret_is_shown_only_for_its_device_and_while_fresh(
@@ -465,12 +475,12 @@ def test_a_handed_over_secret_is_shown_only_for_its_device_and_while_fresh(
     with app.app_context():
         first = DeviceFactory(contract_id=contractor.contract_id).id
         second = DeviceFactory(contract_id=contractor.contract_id).id
-    setup = logged_in.post_form(f"/devices/{first}/setup", token_from=f"/devices/{first}")
+    setup = confirm_setup(logged_in, first)
     assert setup.status_code == 303
-    assert "機器認証キー" not in logged_in.get(f"/devices/{second}").get_data(as_text=True)
-    assert "機器認証キー" in logged_in.get(f"/devices/{first}").get_data(as_text=True)
-    assert "機器認証キー" not in logged_in.get(f"/devices/{first}").get_data(as_text=True)
-    logged_in.post_form(f"/devices/{first}/setup", token_from=f"/devices/{first}")
+    assert SHOWN not in logged_in.get(f"/devices/{second}").get_data(as_text=True)
+    assert SHOWN in logged_in.get(f"/devices/{first}").get_data(as_text=True)
+    assert SHOWN not in logged_in.get(f"/devices/{first}").get_data(as_text=True)
+    confirm_setup(logged_in, first)
     with logged_in.session_transaction() as session:
         token = session["new_api_secret"]["secret"]
     with app.app_context():
@@ -480,14 +490,214 @@ def test_a_handed_over_secret_is_shown_only_for_its_device_and_while_fresh(
         assert cipher.decrypt_fresh("garbage", 300) is None
 
 
-def test_exchange_retires_the_old_hardwares_secret(
+# --- Moving to a new secret: 機器設定 never cuts a working device off -------------------
+
+
+def start_setup_of(app: Flask, device_id: int) -> str:
+    """機器設定 confirmed for the device (behind the screens); return the new secret."""
+    from webapp.services.devices import start_setup
+
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        return start_setup(device, replacing=device.secret_mark)
+
+
+def secret_state(app: Flask, device_id: int) -> tuple[str | None, str | None, Any]:
+    with app.app_context():
+        return db.session.execute(
+            select(
+                Device.api_secret_digest,
+                Device.old_api_secret_digest,
+                Device.old_api_secret_expires_at,
+            ).where(Device.id == device_id)
+        ).one()
+
+
+def test_setup_keeps_the_old_secret_until_the_first_heartbeat_with_the_new_one(
+    app: Flask, api: FlaskClient, camera: ApiDevice, contractor: Account, smtp: Mailbox
+) -> None:
+    with app.app_context():
+        add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
+    assert beat(api, camera, {"recording": "continuous"}).status_code == 200
+    assert len(smtp.messages) == 1  # 未接続 → 通信中
+    clicked = utcnow()
+    new = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    row = device_row(app, camera.id)
+    assert row.setup_completed_at is None
+    assert row.service_status is ServiceStatus.AWAITING_SETUP
+    # The camera, not set up yet, keeps working with its old secret, and is told until when.
+    for _ in range(3):
+        answer = beat(api, camera, {"recording": "continuous"})
+        assert answer.status_code == 200
+        body = answer.get_json()
+        assert body["service_status"] == "awaiting_setup"
+        expires = dt.datetime.fromisoformat(body["api_secret_expires_at"])
+        after = expires.replace(tzinfo=None) - clicked
+        assert dt.timedelta(hours=24) <= after < dt.timedelta(hours=24, minutes=1)
+    assert upload(api, camera).status_code == 201
+    assert device_row(app, camera.id).setup_completed_at is None
+    # Set up with the new one: its first heartbeat completes 機器設定, at that heartbeat.
+    first = beat(api, new, {"recording": "continuous"})
+    assert first.status_code == 200
+    assert first.get_json()["service_status"] == "active"
+    assert first.get_json()["api_secret_expires_at"] is None
+    row = device_row(app, camera.id)
+    assert row.setup_completed_at == row.last_heartbeat_at
+    assert row.service_status is ServiceStatus.ACTIVE
+    # The old secret is over at once; no status changed, so no mail.
+    assert_json_error(beat(api, camera), 401)
+    assert_json_error(upload(api, camera, key="after"), 401)
+    assert beat(api, new).status_code == 200
+    assert secret_state(app, camera.id)[1:] == (None, None)
+    assert len(smtp.messages) == 1
+
+
+def test_setup_is_complete_from_the_first_heartbeat_not_the_click(
     app: Flask, api: FlaskClient, camera: ApiDevice
 ) -> None:
+    clicked = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+    heard = clicked + dt.timedelta(hours=3, minutes=7)
+    with time_machine.travel(clicked, tick=False):
+        new = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    with time_machine.travel(heard, tick=False):
+        assert beat(api, new).status_code == 200
+    with time_machine.travel(heard + dt.timedelta(minutes=1), tick=False):
+        assert beat(api, new).status_code == 200
+    assert device_row(app, camera.id).setup_completed_at == heard.replace(tzinfo=None)
+
+
+def test_the_old_secret_ends_24_hours_after_setup(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    clicked = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+    with time_machine.travel(clicked, tick=False):
+        assert beat(api, camera).status_code == 200
+        new = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    with time_machine.travel(clicked + dt.timedelta(hours=23, minutes=59), tick=False):
+        assert beat(api, camera).status_code == 200
+    with time_machine.travel(clicked + dt.timedelta(hours=24), tick=False):
+        assert_json_error(beat(api, camera), 401)
+        assert_json_error(api.get(f"/api/v1/devices/{camera.id}", headers=camera.auth), 401)
+        # The new one works whenever the device is set up with it, and completes 機器設定.
+        assert beat(api, new).status_code == 200
+    assert device_row(app, camera.id).setup_completed_at is not None
+
+
+def test_any_request_with_the_new_secret_ends_the_old_one(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """The device has moved; only a heartbeat completes 機器設定."""
+    new = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    assert api.get(f"/api/v1/devices/{camera.id}", headers=new.auth).status_code == 200
+    assert_json_error(beat(api, camera), 401)
+    assert device_row(app, camera.id).setup_completed_at is None
+    assert upload(api, new).status_code == 201
+    assert device_row(app, camera.id).setup_completed_at is None
+    assert beat(api, new).status_code == 200
+    assert device_row(app, camera.id).setup_completed_at is not None
+
+
+def test_a_second_setup_keeps_the_secret_the_device_still_uses(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """Two 機器設定 before the device is set up: its working secret stays, the unused one goes."""
+    unused = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    newest = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    assert beat(api, camera).status_code == 200
+    assert_json_error(beat(api, unused), 401)
+    assert beat(api, newest).status_code == 200
+    assert_json_error(beat(api, camera), 401)
+
+
+def test_a_setup_after_the_device_moved_keeps_the_secret_it_moved_to(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    second = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    assert beat(api, second).status_code == 200
+    third = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    assert_json_error(beat(api, camera), 401)
+    assert beat(api, second).status_code == 200
+    assert device_row(app, camera.id).setup_completed_at is None
+    assert beat(api, third).status_code == 200
+    assert device_row(app, camera.id).setup_completed_at is not None
+    assert_json_error(beat(api, second), 401)
+
+
+def test_an_old_secret_of_a_lapsed_licence_or_a_deleted_device_is_refused(
+    app: Flask, api: FlaskClient, camera: ApiDevice, contractor: Account
+) -> None:
+    from webapp.services.devices import delete_device
+
+    start_setup_of(app, camera.id)
+    with app.app_context():
+        db.session.get(Device, camera.id).licence.state = LicenceState.REVOKED
+        db.session.commit()
+    assert_json_error(beat(api, camera), 403, "licence_revoked")
+    with app.app_context():
+        other = make_api_device(contractor.contract_id)
+    start_setup_of(app, other.id)
+    with app.app_context():
+        delete_device(db.session.get(Device, other.id))
+    assert_json_error(beat(api, other), 401)
+
+
+def test_an_operator_replacing_a_secret_ends_every_old_one(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """issue-device-secret is for a secret that leaked: nothing old keeps working."""
+    from webapp.services.device_reports import replace_api_secret
+
+    start_setup_of(app, camera.id)
+    with app.app_context():
+        replaced = replace_api_secret(db.session.get(Device, camera.id))
+    assert_json_error(beat(api, camera), 401)
+    assert beat(api, ApiDevice(camera.id, replaced, camera.contract_id)).status_code == 200
+
+
+def test_the_old_secret_is_found_through_an_index(app: Flask) -> None:
+    """Heartbeats are hot: the old secret's lookup reads one row by a unique index too."""
+    from sqlalchemy import text
+
+    lookup = select(Device.id).where(
+        Device.old_api_secret_digest == "0" * 64, Device.old_api_secret_expires_at > utcnow()
+    )
+    with app.app_context():
+        connection = db.session.connection()
+        compiled = lookup.compile(
+            dialect=connection.dialect, compile_kwargs={"literal_binds": True}
+        )
+        if connection.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            )
+            assert "USING INDEX" in plan and "old_api_secret_digest" in plan, plan
+        else:
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+            assert "uq_device_old_api_secret_digest" in plan, plan
+        db.session.rollback()
+
+
+def test_exchange_retires_the_old_hardwares_secrets(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """The old hardware is gone: its secret, and one kept by 機器設定, end at once."""
     from webapp.services.devices import exchange_device
 
+    newer = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
     with app.app_context():
         exchange_device(db.session.get(Device, camera.id), new_model="WV-X", new_mac="008045ABCDEF")
     assert_json_error(beat(api, camera), 401)
+    assert_json_error(beat(api, newer), 401)
+    assert secret_state(app, camera.id) == (None, None, None)
+    # The new hardware gets its secret from 機器設定; its first heartbeat completes it.
+    fresh = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    assert secret_state(app, camera.id)[1:] == (None, None)
+    assert device_row(app, camera.id).setup_completed_at is None
+    assert beat(api, fresh).status_code == 200
+    row = device_row(app, camera.id)
+    assert row.setup_completed_at == row.last_heartbeat_at
+    assert row.service_status is ServiceStatus.ACTIVE
 
 
 def test_api_answers_carry_no_cookie(api: FlaskClient, camera: ApiDevice) -> None:
@@ -598,11 +808,11 @@ def test_the_sweep_leaves_a_device_that_changed_meanwhile(
 def test_a_secret_replaced_before_it_was_shown_is_not_shown(
     app: Flask, logged_in: Any, contractor: Account
 ) -> None:
-    """Two 機器設定 at once: the page must not show the secret that lost."""
+    """Another secret issued right after 機器設定: the page must not show the one that lost."""
     with app.app_context():
         device_id = DeviceFactory(contract_id=contractor.contract_id).id
-    setup = logged_in.post_form(f"/devices/{device_id}/setup", token_from=f"/devices/{device_id}")
-    with app.app_context():  # the other 機器設定, committed after this one
+    setup = confirm_setup(logged_in, device_id)
+    with app.app_context():  # the other secret, committed after this one
         issue_api_secret(db.session.get(Device, device_id))
         db.session.commit()
     html = logged_in.get(setup.headers["Location"]).get_data(as_text=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import select
 
@@ -14,6 +17,7 @@ from webapp import clock
 from webapp.enums import CommStatus, DeviceKind, LicenceState, ServiceStatus
 from webapp.extensions import db
 from webapp.models import AuditEvent, Device, DeviceExchange, Licence, Recording
+from webapp.services.device_reports import issue_api_secret
 
 
 @pytest.fixture
@@ -27,6 +31,7 @@ def camera(app: Flask, contractor: Account) -> int:
             camera_admin_user="admin",
             camera_admin_password="old-admin-pass",
         )
+        issue_api_secret(device)  # a camera that works
         add_recordings(device, count=2)
         return device.id
 
@@ -203,32 +208,155 @@ def test_another_contractors_device_cannot_be_edited(
 # --- 機器設定 -----------------------------------------------------------------------------
 
 
-def test_setup_completes_and_activates_the_service(
-    app: Flask, logged_in: Client, contractor: Account
-) -> None:
-    with app.app_context():
-        device_id = DeviceFactory(
-            contract_id=contractor.contract_id,
-            setup_completed_at=None,
-            service_status=ServiceStatus.AWAITING_SETUP,
-        ).id
-    assert "未完了" in logged_in.get(f"/devices/{device_id}").get_data(as_text=True)
-    response = logged_in.post_form(
-        f"/devices/{device_id}/setup", token_from=f"/devices/{device_id}"
+SHOWN = 'id="api-secret-value"'  # the new secret on screen
+
+
+def heartbeat_with(app: Flask, device_id: int, secret: str) -> Any:
+    return app.test_client().post(
+        f"/api/v1/devices/{device_id}/heartbeat",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={},
     )
+
+
+def test_setup_asks_first_and_changes_nothing_until_confirmed(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    before = load(app, camera)
+    detail = logged_in.get(f"/devices/{camera}").get_data(as_text=True)
+    # 「機器設定」 opens the confirmation (a GET): a page of its own, and the same as a swap.
+    assert f'action="/devices/{camera}/setup"' in detail and 'method="get"' in detail
+    page = logged_in.get(f"/devices/{camera}/setup")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<h1" in html and "Camera0A" in html and "camera0a.miemasu.net" in html
+    assert "新しい機器認証キーを発行します" in html
+    assert "発行された新しいキーを機器に設定してください" in html
+    assert "24時間" in html
+    assert f'href="/devices/{camera}">キャンセル</a>' in html
+    assert ">新しい機器認証キーを発行</button>" in html
+    swapped = logged_in.get(f"/devices/{camera}/setup", headers={"HX-Request": "true"})
+    assert swapped.status_code == 200 and "<html" not in swapped.get_data(as_text=True)
+    assert ">新しい機器認証キーを発行</button>" in swapped.get_data(as_text=True)
+    # Looking (and キャンセル) changes nothing.
+    after = load(app, camera)
+    assert after.setup_completed_at == before.setup_completed_at
+    assert after.api_secret_issued_at == before.api_secret_issued_at
+    with app.app_context():
+        assert (
+            db.session.scalar(select(AuditEvent).where(AuditEvent.action == "device.setup")) is None
+        )
+
+
+def test_setup_issues_a_secret_and_waits_for_the_devices_first_heartbeat(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    assert "✓完了 (設定日時:" in logged_in.get(f"/devices/{camera}").get_data(as_text=True)
+    response = logged_in.submit_form(f"/devices/{camera}/setup")
     assert response.status_code == 303
-    device = load(app, device_id)
-    assert device.setup_completed_at is not None
-    assert device.service_status is ServiceStatus.ACTIVE
+    assert response.headers["Location"] == f"/devices/{camera}"
     html = logged_in.get(response.headers["Location"]).get_data(as_text=True)
-    assert "機器認証キー" in html  # the device's new API secret, shown this once
-    assert "機器設定が完了しました。" in html
-    assert "✓完了 (設定日時:" in html
+    assert SHOWN in html  # the device's new API secret, shown this once
+    assert "機器「Camera0A」の新しい機器認証キーを発行しました。機器に設定してください。" in html
+    assert "機器設定が完了しました" not in html
+    # 未完了 and 設定待ち until the device reports with the new secret.
+    assert "<td>未完了</td>" in html and "設定待ち" in html
+    device = load(app, camera)
+    assert device.setup_completed_at is None
+    assert device.service_status is ServiceStatus.AWAITING_SETUP
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "device.setup"))
 
 
+def test_setup_completes_at_the_first_heartbeat_with_the_new_secret(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    app.config["SESSION_IDLE_MINUTES"] = 24 * 60  # the contractor looks again hours later
+    clicked = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    heard = clicked + dt.timedelta(hours=2, minutes=30)
+
+    def tokyo(moment: dt.datetime) -> str:
+        return moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y/%m/%d %H:%M")
+
+    with time_machine.travel(clicked, tick=False):
+        response = logged_in.submit_form(f"/devices/{camera}/setup")
+        html = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    secret = html.split(f'{SHOWN} class="mono" type="text" value="')[1].split('"')[0]
+    # The page says the device may go on with its old secret, and until when.
+    until = tokyo(clicked + dt.timedelta(hours=24))
+    assert f"それまで機器は以前のキーで接続できます ({until}まで)" in html
+    with time_machine.travel(heard, tick=False):
+        assert heartbeat_with(app, camera, secret).status_code == 200
+    with time_machine.travel(heard + dt.timedelta(minutes=5), tick=False):
+        assert heartbeat_with(app, camera, secret).status_code == 200
+        html = logged_in.get(f"/devices/{camera}").get_data(as_text=True)
+    # 完了 with that heartbeat's time, not the click's (nor the later heartbeat's).
+    assert f"✓完了 (設定日時: {tokyo(heard)})" in html
+    assert "サービス有効" in html and "以前のキー" not in html
+    assert load(app, camera).service_status is ServiceStatus.ACTIVE
+
+
+def test_registration_is_set_up_by_the_first_heartbeat(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        key = LicenceFactory(contract_id=contractor.contract_id, state=LicenceState.UNUSED).key
+    response = logged_in.post_form(
+        "/devices/new",
+        {
+            "licence_key": key,
+            "name": "新カメラ",
+            "model": "WV-S1131",
+            "mac": "00:80:45:12:34:56",
+            "kind": "camera",
+        },
+    )
+    html = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "表示された機器認証キーを機器に設定してください。" in html
+    assert "<td>未完了</td>" in html
+    secret = html.split(f'{SHOWN} class="mono" type="text" value="')[1].split('"')[0]
+    device_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert heartbeat_with(app, device_id, secret).status_code == 200
+    device = load(app, device_id)
+    assert device.setup_completed_at == device.last_heartbeat_at is not None
+    assert device.service_status is ServiceStatus.ACTIVE
+
+
+def test_a_double_submitted_setup_issues_one_secret(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    fields = logged_in.hidden_fields(f"/devices/{camera}/setup")
+    first = logged_in.post(f"/devices/{camera}/setup", data=fields)
+    issued = load(app, camera).api_secret_issued_at
+    again = logged_in.post(f"/devices/{camera}/setup", data=fields)
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert load(app, camera).api_secret_issued_at == issued
+    html = logged_in.get(again.headers["Location"]).get_data(as_text=True)
+    # This browser kept the first answer: its secret, still the device's, is shown.
+    assert SHOWN in html
+    assert "新しい機器認証キーは既に発行されています。" in html
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "device.setup"))
+        assert len(events.all()) == 1
+
+
+def test_a_setup_confirmed_in_another_tab_meanwhile_issues_nothing(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    stale = logged_in.hidden_fields(f"/devices/{camera}/setup")
+    assert logged_in.submit_form(f"/devices/{camera}/setup").status_code == 303
+    logged_in.get(f"/devices/{camera}")  # the other tab showed its secret
+    issued = load(app, camera).api_secret_issued_at
+    late = logged_in.post(f"/devices/{camera}/setup", data=stale, headers={"HX-Request": "true"})
+    assert late.status_code == 200 and late.headers["HX-Redirect"] == f"/devices/{camera}"
+    assert load(app, camera).api_secret_issued_at == issued
+    html = logged_in.get(f"/devices/{camera}").get_data(as_text=True)
+    assert SHOWN not in html
+    assert "表示されていない場合は、もう一度「機器設定」を行ってください。" in html
+
+
 def test_setup_needs_a_live_licence(app: Flask, logged_in: Client, contractor: Account) -> None:
+    """No input can mend it: 409 with the reason on the confirmation, and nothing issued."""
     with app.app_context():
         device_id = DeviceFactory(
             contract_id=contractor.contract_id,
@@ -240,18 +368,30 @@ def test_setup_needs_a_live_licence(app: Flask, logged_in: Client, contractor: A
                 ends_on=dt.date(2020, 12, 31),
             ),
         ).id
-    response = logged_in.post_form(
-        f"/devices/{device_id}/setup", token_from=f"/devices/{device_id}"
-    )
-    assert response.status_code == 303
-    assert load(app, device_id).setup_completed_at is None
-    assert "ライセンスが有効ではない" in logged_in.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    response = logged_in.submit_form(f"/devices/{device_id}/setup")
+    assert response.status_code == 409
+    assert "ライセンスが有効ではないため、この操作は行えません。" in response.get_data(as_text=True)
+    assert load(app, device_id).api_secret_issued_at is None
 
 
-def test_setup_is_a_post(logged_in: Client, camera: int) -> None:
-    assert logged_in.get(f"/devices/{camera}/setup").status_code == 405
+def test_a_setup_without_its_confirmation_is_refused(
+    app: Flask, logged_in: Client, camera: int
+) -> None:
+    """A POST that did not come from the confirmation (no secret named): 422, nothing issued."""
+    issued = load(app, camera).api_secret_issued_at
+    response = logged_in.post_form(f"/devices/{camera}/setup")
+    assert response.status_code == 422
+    assert ">新しい機器認証キーを発行</button>" in response.get_data(as_text=True)
+    assert load(app, camera).api_secret_issued_at == issued
+
+
+def test_setup_of_a_deleted_device_is_gone(app: Flask, logged_in: Client, camera: int) -> None:
+    from webapp.services.devices import delete_device
+
+    fields = logged_in.hidden_fields(f"/devices/{camera}/setup")
+    with app.app_context():
+        delete_device(db.session.get(Device, camera))
+    assert logged_in.post(f"/devices/{camera}/setup", data=fields).status_code == 410
 
 
 # --- 機器の交換 ---------------------------------------------------------------------------

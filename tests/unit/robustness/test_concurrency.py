@@ -31,11 +31,18 @@ from webapp.models import (
     utcnow,
 )
 from webapp.services.account import withdraw_contract
-from webapp.services.device_reports import heartbeat, sweep_silent_devices
+from webapp.services.device_reports import (
+    api_secret_is_current,
+    authenticate,
+    heartbeat,
+    issue_api_secret,
+    sweep_silent_devices,
+)
 from webapp.services.devices import (
     delete_device,
     exchange_device,
     register_device,
+    start_setup,
 )
 from webapp.services.refusals import DevicesRemain
 
@@ -262,3 +269,106 @@ def test_racing_reports_of_one_change_mail_once(
     # sweep did (two changes, two mails). Never one mail and a wrong status.
     assert status is CommStatus.ONLINE
     assert len(smtp.messages) in {1, 3}, outcomes
+
+
+def test_two_confirmations_of_one_setup_issue_one_secret(app: Flask, contractor: Account) -> None:
+    """A double click on 「新しい機器認証キーを発行」: one secret, one audit record."""
+    with app.app_context():
+        device = DeviceFactory(contract_id=contractor.contract_id)
+        issue_api_secret(device)
+        db.session.commit()
+        device_id, shown = device.id, device.secret_mark
+
+    def confirmer() -> Callable[[], str]:
+        device = db.session.get(Device, device_id)
+        _ = device.licence.state
+
+        def go() -> str:
+            return start_setup(device, replacing=shown)
+
+        return go
+
+    outcomes = race(app, confirmer, confirmer)
+    assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["AlreadyDone", "ok"]
+    secret = next(o for o in outcomes if o.startswith("ok:")).removeprefix("ok:")
+    with app.app_context():
+        assert api_secret_is_current(device_id, secret)
+    assert count(app, AuditEvent, AuditEvent.action == "device.setup") == 1
+
+
+def test_racing_first_heartbeats_with_a_new_secret_set_up_once(
+    app: Flask, contractor: Account, smtp: Mailbox
+) -> None:
+    """Four first heartbeats with the new secret at once: 完了 once, one mail per change."""
+    with app.app_context():
+        device = DeviceFactory(
+            contract_id=contractor.contract_id, comm_status=CommStatus.NEVER_CONNECTED
+        )
+        issue_api_secret(device)
+        db.session.commit()
+        device_id = device.id
+        add_recipient(db.session.get(Contract, contractor.contract_id), "watch@example.com")
+        device = db.session.get(Device, device_id)
+        secret = start_setup(device, replacing=device.secret_mark)
+
+    def beater() -> Callable[[], int]:
+        device = authenticate(device_id, f"Bearer {secret}")
+
+        def go() -> int:
+            return heartbeat(device, RecordingStatus.CONTINUOUS, "127.0.0.1")
+
+        return go
+
+    outcomes = race(app, beater, beater, beater, beater)
+    assert sorted(outcomes) == ["ok:0", "ok:0", "ok:0", "ok:1"], outcomes
+    assert len(smtp.messages) == 1
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        assert device.comm_status is CommStatus.ONLINE
+        assert device.setup_completed_at is not None
+        assert device.old_api_secret_digest is None
+
+
+def test_a_setup_racing_a_first_heartbeat_never_completes_with_an_old_secret(
+    app: Flask, contractor: Account
+) -> None:
+    """The device reports with its new secret just as 機器設定 runs again.
+
+    Whichever wins, 機器設定 is 完了 only when the secret the heartbeat came with is still
+    the newest, and the device always keeps a working secret.
+    """
+    with app.app_context():
+        device = DeviceFactory(contract_id=contractor.contract_id)
+        issue_api_secret(device)
+        db.session.commit()
+        device_id = device.id
+        device = db.session.get(Device, device_id)
+        moved_to = start_setup(device, replacing=device.secret_mark)
+
+    def beater() -> Callable[[], int]:
+        device = authenticate(device_id, f"Bearer {moved_to}")
+
+        def go() -> int:
+            return heartbeat(device, None, "127.0.0.1")
+
+        return go
+
+    def confirmer() -> Callable[[], str]:
+        device = db.session.get(Device, device_id)
+        shown = device.secret_mark
+
+        def go() -> str:
+            return start_setup(device, replacing=shown)
+
+        return go
+
+    outcomes = race(app, beater, confirmer)
+    assert all(outcome.startswith("ok") for outcome in outcomes), outcomes
+    newest = outcomes[1].removeprefix("ok:")
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        # The heartbeat came first (完了, then 機器設定 made it 未完了 again) or second (its
+        # secret was the old one by then): either way 未完了 now, for the newest secret.
+        assert device.setup_completed_at is None
+        assert api_secret_is_current(device_id, newest)
+        assert authenticate(device_id, f"Bearer {moved_to}").id == device_id
