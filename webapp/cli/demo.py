@@ -6,9 +6,11 @@ install without it serves and runs every other command, and these say what is mi
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -63,6 +65,12 @@ def seed_demo_command(email: str, password: str, devices: int, seed: int | None)
 @click.option("--device-id", type=int, help="The device to act as (with --secret).")
 @click.option("--secret", help="Its API secret, as shown at 機器登録 or 機器設定.")
 @click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the secret from this file, again before every round: put a new secret "
+    "there to set the camera up with it. With --demo-email, the secret issued is written there.",
+)
+@click.option(
     "--demo-email",
     help="Instead: act as the first camera of this contractor's contract, with a new "
     "secret issued here (demos).",
@@ -74,6 +82,7 @@ def fake_camera_command(
     base_url: str,
     device_id: int | None,
     secret: str | None,
+    secret_file: Path | None,
     demo_email: str | None,
     interval: float,
     count: int | None,
@@ -89,9 +98,15 @@ def fake_camera_command(
             raise click.ClickException(f"no camera in the contract of {demo_email}")
         device_id, secret = device.id, replace_api_secret(device)
         db.session.remove()
+        if secret_file is not None:
+            _write_secret(secret_file, secret)
+    elif secret is None and secret_file is not None:
+        secret = _read_secret(secret_file)
     if device_id is None or not secret:
-        raise click.ClickException("give --device-id and --secret, or --demo-email")
-    camera = FakeCamera(base_url, device_id, secret)
+        raise click.ClickException(
+            "give --device-id and --secret (or --secret-file), or --demo-email"
+        )
+    camera = FakeCamera(base_url, device_id, secret, secret_file=secret_file)
     click.echo(f"fake camera {device_id} reporting to {base_url} every {interval:g} s")
     try:
         camera.run(interval=interval, count=count, log=click.echo)
@@ -100,6 +115,20 @@ def fake_camera_command(
     except KeyboardInterrupt:
         pass
     click.echo(f"{camera.sent['heartbeats']} heartbeat(s), {camera.sent['uploads']} upload(s)")
+
+
+def _write_secret(path: Path, secret: str) -> None:
+    """Keep the camera's secret in *path*, readable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secret + "\n")
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise click.ClickException(f"cannot read the secret file: {error}") from error
 
 
 COMMANDS = (seed_demo_command, fake_camera_command)

@@ -3,6 +3,8 @@
 It speaks only HTTP to the portal, as real hardware would, so it serves for demos
 (`make run` starts one) and for load tests. Images are drawn, not captured: a sky that
 follows the time of day, a moving marker and the time, so successive images differ.
+Given a secret file, it reads its secret there before every round, as a camera is set up
+with the new 機器認証キー that 機器設定 shows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +67,11 @@ class FakeCamera:
     secret: str
     label: str = ""
     timeout: float = 10.0
+    # Where the camera is given a new secret (read before every round), if anywhere.
+    secret_file: Path | None = None
     sent: dict[str, int] = field(default_factory=lambda: {"heartbeats": 0, "uploads": 0})
+    # When the portal says the secret in use stops working (it has been replaced).
+    secret_expires_at: str | None = None
 
     def _url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/api/v1/devices/{self.device_id}{path}"
@@ -95,7 +102,27 @@ class FakeCamera:
         body = json.dumps({"recording": recording}).encode()
         answer = self._send("/heartbeat", body=body, headers={"Content-Type": "application/json"})
         self.sent["heartbeats"] += 1
+        if isinstance(answer, dict):
+            self.secret_expires_at = answer.get("api_secret_expires_at")
         return answer
+
+    def set_up(self, secret: str) -> None:
+        """Take a new secret, as a camera does when it is set up with a new 機器認証キー."""
+        self.secret = secret
+        self.secret_expires_at = None
+
+    def read_secret_file(self) -> bool:
+        """Take the secret of the secret file if it is a new one; return whether it was."""
+        if self.secret_file is None:
+            return False
+        try:
+            secret = self.secret_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        if not secret or secret == self.secret:
+            return False
+        self.set_up(secret)
+        return True
 
     def upload(self, moment: dt.datetime | None = None, *, key: str | None = None) -> Any:
         moment = moment or dt.datetime.now(dt.UTC)
@@ -123,13 +150,23 @@ class FakeCamera:
         """Send a heartbeat and an image every *interval* seconds (*count* times, or forever).
 
         An unreachable portal is retried at the next interval, as a camera would; a refused
-        secret (401/403/404) stops the camera, since retrying cannot help.
+        secret (401/403/404) stops the camera, since retrying cannot help, unless it has a
+        secret file, where it waits for a new secret.
         """
         done = 0
         pending: tuple[dt.datetime, str] | None = None
+        warned: str | None = None
         while count is None or done < count:
+            if self.read_secret_file():
+                log(f"camera {self.device_id}: set up with a new secret")
             try:
                 self.heartbeat()
+                if self.secret_expires_at and self.secret_expires_at != warned:
+                    warned = self.secret_expires_at
+                    log(
+                        f"camera {self.device_id}: its secret has been replaced and works "
+                        f"until {warned}; set the camera up with the new one"
+                    )
                 if pending is not None:
                     # The last upload may have arrived before the connection broke: the
                     # same key again stores it at most once.
@@ -138,7 +175,7 @@ class FakeCamera:
                 self.upload(pending[0], key=pending[1])
                 pending = None
             except ApiError as error:
-                if error.status in {401, 403, 404}:
+                if error.status in {401, 403, 404} and self.secret_file is None:
                     raise
                 log(f"camera {self.device_id}: {error}")
             except (urllib.error.URLError, OSError) as error:
