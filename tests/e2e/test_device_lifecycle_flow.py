@@ -16,6 +16,7 @@ from tests.support.live_portal import LivePortal
 from tests.support.pages import (
     ACK_DATA,
     ACK_LICENCE,
+    confirm_device_setup,
     count,
     count_text,
     detail_value,
@@ -35,6 +36,7 @@ from tests.support.pages import (
     tab,
 )
 from tests.support.screenshots import Shot
+from webapp.dev.fakecamera import ApiError, FakeCamera
 from webapp.extensions import db
 from webapp.identifiers import normalise_mac
 from webapp.models import Device
@@ -86,7 +88,7 @@ def domain_suffix(live_portal: LivePortal) -> str:
 def registered(name: str) -> str:
     """The message after 機器登録."""
     return t(
-        "機器「%(name)s」を登録しました。機器の準備ができたら「機器設定」を行ってください。",
+        "機器「%(name)s」を登録しました。表示された機器認証キーを機器に設定してください。",
         name=name,
     )
 
@@ -218,14 +220,32 @@ def test_device_lifecycle_register_set_up_change_and_exchange(
     shot(page, "list-after-register")
     open_detail(page, name)
 
-    # 2. 機器設定: ✓完了 with its date-time, and サービス有効.
+    # 2. 機器設定 asks first; 「キャンセル」 goes back and changes nothing.
     main(page).get_by_role("button", name=t("機器設定"), exact=True).click()
+    expect(heading(page, t("機器設定"))).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/devices/\d+/setup(\?|$)"))
+    shot(page, "setup-confirmation")
+    main(page).get_by_role("link", name=t("キャンセル"), exact=True).click()
+    expect(heading(page, t("機器情報"))).to_be_visible()
+    expect(detail_value(page, t("機器設定"))).to_have_text(t("未完了"))
+    # Confirmed: a new 機器認証キー, and still 未完了 and 設定待ち until the device reports
+    # with it; its first heartbeat completes 機器設定 and the service starts.
+    secret = confirm_device_setup(page)
     expect(messages(page)).to_contain_text(
-        t("機器「%(name)s」の機器設定が完了しました。", name=name)
+        t(
+            "機器「%(name)s」の新しい機器認証キーを発行しました。機器に設定してください。",
+            name=name,
+        )
     )
+    expect(page).to_have_url(re.compile(rf"^{re.escape(device_url)}(\?|$)"))
+    expect(detail_value(page, t("機器設定"))).to_have_text(t("未完了"))
+    expect(detail_value(page, t("サービス稼働状態"))).to_have_text(t("設定待ち"))
+    device_id = int(device_url.rsplit("/", 1)[1])
+    new_device = FakeCamera(live_portal.url, device_id, secret)
+    new_device.heartbeat()
+    page.reload()
     expect(detail_value(page, t("機器設定"))).to_have_text(SETUP_DONE)
     expect(detail_value(page, t("サービス稼働状態"))).to_have_text(t("サービス有効"))
-    expect(page).to_have_url(re.compile(rf"^{re.escape(device_url)}(\?|$)"))
     shot(page, "after-setup")
 
     # 3. 変更画面へ: a new name, a domain typed as its label only, the management pair.
@@ -294,6 +314,10 @@ def test_device_lifecycle_register_set_up_change_and_exchange(
     expect(detail_value(page, t("サービス稼働状態"))).to_have_text(t("設定待ち"))
     expect(sub_value(page, t("ユーザー ID")).first).to_have_text(re.compile(r"admin-e2e$"))
     shot(page, "after-exchange")
+    # The old hardware is gone: its 機器認証キー no longer works.
+    with pytest.raises(ApiError) as refused:
+        new_device.heartbeat()
+    assert refused.value.status == 401
 
     # The licence stayed with the device: still 使用中, the same key.
     tab(page, t("ライセンス情報")).click()
@@ -459,14 +483,17 @@ def test_a_message_does_not_outlive_its_screen(
     demo_contract: Callable[..., DemoContract],
     shot: Shot,
 ) -> None:
-    """「…の機器設定が完了しました。」 belongs to 機器情報; 変更画面へ no longer shows it."""
+    """The message of 機器設定 belongs to 機器情報; 変更画面へ no longer shows it."""
     account = demo_contract(devices=1)
     target = account.devices[0]
     login(page, account.email, account.password)
     open_device_list(page)
     open_detail(page, target.name)
-    main(page).get_by_role("button", name=t("機器設定"), exact=True).click()
-    done = t("機器「%(name)s」の機器設定が完了しました。", name=target.name)
+    confirm_device_setup(page)
+    done = t(
+        "機器「%(name)s」の新しい機器認証キーを発行しました。機器に設定してください。",
+        name=target.name,
+    )
     expect(messages(page)).to_contain_text(done)
 
     main(page).get_by_role("link", name=t("変更画面へ"), exact=True).click()

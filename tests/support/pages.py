@@ -172,3 +172,14 @@ def logout(page: Page) -> None:
     """「ログアウト」 in the menu bar: back on the login site."""
     menu_bar(page).get_by_role("button", name=t("ログアウト"), exact=True).click()
     expect(heading(page, t("ユーザーポータルログイン"))).to_be_visible()
+
+
+def confirm_device_setup(page: Page) -> str:
+    """On 機器情報: 「機器設定」, then confirm; return the new 機器認証キー shown once."""
+    main(page).get_by_role("button", name=t("機器設定"), exact=True).click()
+    expect(heading(page, t("機器設定"))).to_be_visible()
+    main(page).get_by_role("button", name=t("新しい機器認証キーを発行"), exact=True).click()
+    expect(heading(page, t("機器情報"))).to_be_visible()
+    secret_field = page.get_by_role("textbox", name=t("機器認証キー"), exact=True)
+    expect(secret_field).to_be_visible()
+    return secret_field.input_value()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recipient
@@ -676,6 +677,41 @@ def test_the_old_secret_is_found_through_an_index(app: Flask) -> None:
             plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
             assert "uq_device_old_api_secret_digest" in plan, plan
         db.session.rollback()
+
+
+def statements_of(app: Flask, request: Callable[[], Any]) -> list[str]:
+    """The SQL statements that one API request runs (it must answer 200)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert request().status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [statement for statement in seen if statement not in {"BEGIN", "COMMIT"}]
+
+
+def test_the_usual_heartbeat_is_one_update_with_either_secret(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """Heartbeats are hot: during the grace too, the usual one writes one UPDATE."""
+    assert beat(api, camera).status_code == 200  # 通信中 now: the next ones change nothing
+    usual = statements_of(app, lambda: beat(api, camera))
+    assert usual.count("UPDATE") == 1 and set(usual) == {"SELECT", "UPDATE"}, usual
+    new = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+    with_old = statements_of(app, lambda: beat(api, camera))
+    assert with_old.count("UPDATE") == 1 and set(with_old) == {"SELECT", "UPDATE"}, with_old
+    # Only the lookup of the old secret by its own digest comes on top.
+    assert len(with_old) == len(usual) + 1
+    # The first heartbeat with the new secret ends the old one and completes 機器設定 once;
+    # the next ones are the usual one again.
+    assert beat(api, new).status_code == 200
+    assert statements_of(app, lambda: beat(api, new)) == usual
 
 
 def test_exchange_retires_the_old_hardwares_secrets(
