@@ -37,6 +37,7 @@ PENDING = t_pattern(
     "それまで機器は以前のキーで接続できます (%(until)sまで)。",
     until=r"\d{4}[/-]\d{2}[/-]\d{2} \d{2}:\d{2}",
 )
+SETUP_DONE = t_pattern("✓完了 (設定日時: %(at)s)", at=r"\d{4}[/-]\d{2}[/-]\d{2} \d{2}:\d{2}")
 SETUP_TEXT = t(
     "この機器の新しい機器認証キーを発行します。機器設定を完了するには、"
     "発行された新しいキーを機器に設定してください。機器が新しいキーで接続すると、"
@@ -67,7 +68,7 @@ def test_setup_asks_first_and_never_cuts_off_a_working_camera(
     open_manage(page, t("機器管理"), t("機器一覧"))
     open_detail(page, camera.name)
     expect(detail_value(page, t("通信状態"))).to_have_text(t("通信中"))
-    expect(detail_value(page, t("機器設定"))).to_contain_text(t("✓完了"))
+    expect(detail_value(page, t("機器設定"))).to_have_text(SETUP_DONE)
     done_before = detail_value(page, t("機器設定")).inner_text()
 
     # 1. 「機器設定」 asks first: what happens, and 「キャンセル」, which changes nothing.
