@@ -126,8 +126,9 @@ def withdraw() -> Response:
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_form("account/withdraw.html", form, recordings=recordings)
+    mail = None
     try:
-        withdraw_contract(contract)
+        mail = withdraw_contract(contract)
     except DevicesRemain as refusal:
         return render_screen(
             "account/withdraw_blocked.html", status=refusal.status, recordings=recordings
@@ -137,6 +138,14 @@ def withdraw() -> Response:
     logout_user()
     session.clear()
     session["withdrawn"] = True
+    if mail is not None and mail.sent is False:
+        flash(
+            _(
+                "退会処理は完了しましたが、%(email)s にお知らせメールを送信できませんでした。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
     return see_other(url_for("account.withdrawn"))
 
 

@@ -180,8 +180,17 @@ def delete(device_id: int) -> Response:
         recordings = count_device_recordings(device.id)
         return render_form("devices/delete.html", form, recordings=recordings, **context)
     name = device.name
-    delete_device(device, reason=(form.reason.data or "").strip())
+    mail = delete_device(device, reason=(form.reason.data or "").strip())
     flash(_("機器「%(name)s」を削除しました。", name=name), "success")
+    if mail is not None and mail.sent is False:
+        flash(
+            _(
+                "%(email)s に削除のお知らせメールを送信できませんでした。"
+                "機器の削除は完了しています。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
     return see_other(context["list_url"])
 
 
