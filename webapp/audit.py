@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "notifications.devices": _l("機器ごとの通知設定の変更"),
     "terms.accept": _l("規約への同意"),
     "contract.export": _l("データのダウンロード"),
+    "recordings.download": _l("録画データのダウンロード"),
 }
 
 # How the fields named in an event's detail read in 操作履歴.
@@ -78,6 +79,10 @@ def describe(event: AuditEvent) -> str:
         return _("変更: ") + _("、").join(str(FIELD_LABELS.get(f, f)) for f in detail["fields"])
     if event.action == "device.delete" and detail.get("reason"):
         return _("理由: %(reason)s", reason=detail["reason"][:100])
+    if event.action == "recordings.download" and "recordings" in detail:
+        if event.target_type == "contract":
+            return _("すべての機器の録画 %(count)s件", count=detail["recordings"])
+        return _("録画 %(count)s件", count=detail["recordings"])
     return ""
 
 

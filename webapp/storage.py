@@ -6,8 +6,9 @@ committed, so a failed transaction never loses an object that a row still names.
 is idempotent in both backends, and a failure to remove is logged rather than raised: what
 is left behind is swept by gc-recordings.
 
-Callers use the module functions (`write`, `read`, `remove`, `remove_tree`,
-`iter_objects`), which act on the current app's backend.
+Callers use the module functions (`write`, `read`, `stream`, `remove`, `remove_tree`,
+`iter_objects`), which act on the current app's backend. `stream` reads an object a chunk
+at a time, so that a download of any size never holds a recording whole.
 """
 
 from __future__ import annotations
@@ -32,10 +33,56 @@ log = logging.getLogger(__name__)
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # The most keys S3's DeleteObjects takes in one call.
 DELETE_BATCH = 1000
+# How much of an object `stream` reads at a time.
+CHUNK_SIZE = 256 * 1024
 
 
 class RecordingMissing(KeyError):
     """No object is stored under this key."""
+
+
+class Readable(Protocol):
+    """An open source of an object's bytes: a file, or the body of an S3 answer."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class ObjectStream(Iterator[bytes]):
+    """One stored object, read a chunk at a time as it is iterated, never whole.
+
+    `size` is the object's length in bytes. The source is closed once it is read to the
+    end, or by close() (a download cut off half-way), whichever comes first.
+    """
+
+    def __init__(self, source: Readable, size: int, chunk_size: int = CHUNK_SIZE) -> None:
+        self.size = size
+        self._source: Readable | None = source
+        self._chunk_size = chunk_size
+
+    def __iter__(self) -> ObjectStream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._source is None:
+            raise StopIteration
+        chunk = self._source.read(self._chunk_size)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return bytes(chunk)
+
+    def close(self) -> None:
+        if self._source is not None:
+            source, self._source = self._source, None
+            source.close()
+
+    def __enter__(self) -> ObjectStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -56,6 +103,14 @@ class Storage(Protocol):
 
     def read(self, key: str) -> bytes:
         """Return the object under *key*; raise RecordingMissing when there is none."""
+        ...
+
+    def stream(self, key: str, chunk_size: int = CHUNK_SIZE) -> ObjectStream:
+        """Open the object under *key* to be read in chunks; RecordingMissing when there is none.
+
+        The object is opened now (so a missing one is known before anything is sent) and
+        read only as the stream is iterated.
+        """
         ...
 
     def remove(self, keys: Iterable[str]) -> int:
@@ -122,6 +177,19 @@ class LocalStorage:
             return path.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise RecordingMissing(key) from exc
+
+    def stream(self, key: str, chunk_size: int = CHUNK_SIZE) -> ObjectStream:
+        path = self.path_for(key)
+        try:
+            handle = path.open("rb", buffering=0)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise RecordingMissing(key) from exc
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except BaseException:
+            handle.close()
+            raise
+        return ObjectStream(handle, size, chunk_size)
 
     def remove(self, keys: Iterable[str]) -> int:
         removed = 0
@@ -236,19 +304,29 @@ class S3Storage:
         )
 
     def read(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.object_name(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                raise RecordingMissing(key) from exc
-            raise
-        body = answer["Body"]
+        body = self._get(key)["Body"]
         try:
             return bytes(body.read())
         finally:
             body.close()
+
+    def stream(self, key: str, chunk_size: int = CHUNK_SIZE) -> ObjectStream:
+        answer = self._get(key)
+        return ObjectStream(answer["Body"], int(answer["ContentLength"]), chunk_size)
+
+    def _get(self, key: str) -> dict[str, Any]:
+        """GetObject: the answer, whose body is still to be read; RecordingMissing if none."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer: dict[str, Any] = self.client.get_object(
+                Bucket=self.bucket, Key=self.object_name(key)
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise RecordingMissing(key) from exc
+            raise
+        return answer
 
     def remove(self, keys: Iterable[str]) -> int:
         """Remove objects, up to 1000 a call; S3 counts a missing object as removed."""
@@ -356,6 +434,11 @@ def write(storage_key: str, data: bytes, content_type: str = DEFAULT_CONTENT_TYP
 def read(storage_key: str) -> bytes:
     """Return a recording's bytes; raise RecordingMissing when it is not stored."""
     return current().read(storage_key)
+
+
+def stream(storage_key: str) -> ObjectStream:
+    """Open a recording to be read in chunks; raise RecordingMissing when it is not stored."""
+    return current().stream(storage_key)
 
 
 def remove(storage_keys: Iterable[str]) -> int:

@@ -9,11 +9,13 @@ from werkzeug.wrappers import Response
 
 from .. import clock
 from ..access import contractor_required
+from ..archives import zip_download
 from ..crypto import digest
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..htmx import see_other
 from ..models import Contract
+from ..recordings.queries import count_contract_recordings, recordings_of_contract_to_archive
 from ..screens import render_form, render_screen
 from ..services.account import (
     PROFILE_FIELDS,
@@ -23,6 +25,7 @@ from ..services.account import (
 )
 from ..services.credentials import confirm_email_change
 from ..services.export import export_contract
+from ..services.recordings import record_archive_download
 from ..services.refusals import AlreadyWithdrawn, DevicesRemain, EmailTaken, InvalidLink, Refused
 from ..services.tokens import find_token
 from . import bp
@@ -114,22 +117,35 @@ def confirm_email(token: str) -> Response:
 @contractor_required
 def withdraw() -> Response:
     contract = db.get_or_404(Contract, current_user.contract_id)
+    # What withdrawal would delete, with the downloads to keep it (account/_export_notice).
+    recordings = count_contract_recordings(contract.id)
     if not may_withdraw(contract.id):
         # Refused on POST as well as shown on GET: the server decides, not the page.
         status = DevicesRemain.status if request.method == "POST" else 200
-        return render_screen("account/withdraw_blocked.html", status=status)
+        return render_screen("account/withdraw_blocked.html", status=status, recordings=recordings)
     form = WithdrawForm()
     if not form.validate_on_submit():
-        return render_form("account/withdraw.html", form)
+        return render_form("account/withdraw.html", form, recordings=recordings)
+    mail = None
     try:
-        withdraw_contract(contract)
+        mail = withdraw_contract(contract)
     except DevicesRemain as refusal:
-        return render_screen("account/withdraw_blocked.html", status=refusal.status)
+        return render_screen(
+            "account/withdraw_blocked.html", status=refusal.status, recordings=recordings
+        )
     except AlreadyWithdrawn:
         pass
     logout_user()
     session.clear()
     session["withdrawn"] = True
+    if mail is not None and mail.sent is False:
+        flash(
+            _(
+                "退会処理は完了しましたが、%(email)s にお知らせメールを送信できませんでした。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
     return see_other(url_for("account.withdrawn"))
 
 
@@ -143,6 +159,17 @@ def export(kind: str) -> Response:
     response.mimetype = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="contract-{today}.{kind}"'
     return response
+
+
+@bp.get("/recordings.zip")
+@contractor_required
+def recordings() -> Response:
+    """Every recording of the contract in one ZIP, streamed from storage: to keep before 退会."""
+    contract_id = current_user.contract_id
+    archived = recordings_of_contract_to_archive(contract_id)
+    record_archive_download(contract_id, len(archived))
+    name = f"recordings-{clock.today().strftime('%Y%m%d')}.zip"
+    return zip_download(archived, name, name)
 
 
 @bp.get("/withdrawn")

@@ -18,7 +18,7 @@ from ..i18n import lazy as _l
 from ..identifiers import normalise_licence_key, normalise_mac
 from ..limits import failures_limited
 from ..paging import Pagination, parse_page
-from ..recordings.queries import latest_images
+from ..recordings.queries import count_device_recordings, latest_images
 from ..screens import form_status, render_form, render_screen
 from ..services.device_reports import api_secret_is_current
 from ..services.devices import (
@@ -177,10 +177,21 @@ def delete(device_id: int) -> Response:
     device = context["device"]
     form = DeleteDeviceForm()
     if not form.validate_on_submit():
-        return render_form("devices/delete.html", form, **context)
+        # How many recordings the deletion takes, offered for download first.
+        recordings = count_device_recordings(device.id)
+        return render_form("devices/delete.html", form, recordings=recordings, **context)
     name = device.name
-    delete_device(device, reason=(form.reason.data or "").strip())
+    mail = delete_device(device, reason=(form.reason.data or "").strip())
     flash(_("機器「%(name)s」を削除しました。", name=name), "success")
+    if mail is not None and mail.sent is False:
+        flash(
+            _(
+                "%(email)s に削除のお知らせメールを送信できませんでした。"
+                "機器の削除は完了しています。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
     return see_other(context["list_url"])
 
 

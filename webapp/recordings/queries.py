@@ -1,13 +1,21 @@
-"""Finding recordings, always through a device the viewer may see."""
+"""Finding recordings, always through a device the viewer may see (or the contract's own).
+
+Every query of recordings is here, those of the archives included, so that what may be
+listed, served or exported is decided in one module.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
 from sqlalchemy import UnaryExpression, func, select, tuple_
 
+from .. import clock
+from ..archives import ArchivedRecording
 from ..enums import RecordingKind
 from ..extensions import db
 from ..models import Device, Recording
@@ -85,3 +93,107 @@ def latest_images(device_ids: Iterable[int]) -> dict[int, int]:
     )
     rows = db.session.execute(select(Device.id, newest).where(Device.id.in_(ids)))
     return {device_id: recording_id for device_id, recording_id in rows if recording_id}
+
+
+@dataclass(frozen=True)
+class DayJump:
+    """Where 録画一覧 opens for a date: the page, and the recording the day starts at."""
+
+    day: dt.date
+    page: int
+    first_id: int | None  # the newest recording of that day or, failing that, before it
+    on_the_day: bool  # whether anything was captured on that day
+
+
+def page_of_day(device: Device, day: dt.date, per_page: int) -> DayJump:
+    """The page of 録画一覧 (newest first) where the service's *day* begins.
+
+    That is the page of the newest recording captured on that day or, when there is
+    none, of the next older one; when nothing is that old, the last page.
+    """
+    same_device = Recording.device_id == device.id
+    start, end = clock.start_of(day), clock.start_of(day + dt.timedelta(days=1))
+    newer, from_start = db.session.execute(
+        select(
+            func.count().filter(Recording.captured_at >= end),
+            func.count().filter(Recording.captured_at >= start),
+        ).where(same_device)
+    ).one()
+    first = db.session.execute(
+        select(Recording.id, Recording.captured_at)
+        .where(same_device, Recording.captured_at < end)
+        .order_by(*newest_first())
+        .limit(1)
+    ).first()
+    if first is None:  # nothing that old: the end of the list
+        pages = max(1, -(-newer // per_page))
+        return DayJump(day, pages, None, False)
+    return DayJump(day, newer // per_page + 1, first.id, from_start > newer)
+
+
+def count_device_recordings(device_id: int) -> int:
+    """How many recordings of the device there are (what its deletion would delete)."""
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Recording).where(Recording.device_id == device_id)
+        )
+        or 0
+    )
+
+
+def count_contract_recordings(contract_id: int) -> int:
+    """How many recordings the contract's devices have (what withdrawal would delete)."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Recording)
+            .join(Device, Device.id == Recording.device_id)
+            .where(Device.contract_id == contract_id)
+        )
+        or 0
+    )
+
+
+ARCHIVED_COLUMNS = (
+    Recording.device_id,
+    Device.name,
+    Device.domain,
+    Recording.captured_at,
+    Recording.content_type,
+    Recording.storage_key,
+)
+
+
+def recordings_of_device_to_archive(device: Device) -> list[ArchivedRecording]:
+    """Every recording of the device, oldest first, as an archive of them needs them."""
+    rows = db.session.execute(
+        select(*ARCHIVED_COLUMNS)
+        .join(Device, Device.id == Recording.device_id)
+        .where(Recording.device_id == device.id)
+        .order_by(Recording.captured_at, Recording.id)
+    )
+    return [ArchivedRecording(*row) for row in rows]
+
+
+def recordings_of_contract_to_archive(contract_id: int) -> list[ArchivedRecording]:
+    """Every recording of the contract's devices, device by device (by name), oldest first."""
+    rows = db.session.execute(
+        select(*ARCHIVED_COLUMNS)
+        .join(Device, Device.id == Recording.device_id)
+        .where(Device.contract_id == contract_id)
+        .order_by(Device.name, Device.id, Recording.captured_at, Recording.id)
+    )
+    return [ArchivedRecording(*row) for row in rows]
+
+
+def recording_to_download(device: Device, recording_id: int) -> ArchivedRecording:
+    """One of the device's recordings, as a download names it; or 404."""
+    recording = get_recording(device, recording_id)
+    return ArchivedRecording(
+        device.id,
+        device.name,
+        device.domain,
+        recording.captured_at,
+        recording.content_type,
+        recording.storage_key,
+    )

@@ -1,6 +1,9 @@
-"""Creating contracts (operator work), and the one login e-mail rule they share."""
+"""Creating contracts (operator work), the one login e-mail rule they share, and who the
+contractor is."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
@@ -17,6 +20,24 @@ def email_in_use(email: str) -> bool:
         db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
         is not None
     )
+
+
+class Contractor(NamedTuple):
+    """Whom a mail about the contract goes to: the contractor's address, language and name."""
+
+    email: str
+    locale: str | None
+    name: str  # お名前 of 契約者情報
+
+
+def contractor_of(contract_id: int) -> Contractor | None:
+    """Read the contractor's address, language and name now (before anything is deleted)."""
+    row = db.session.execute(
+        select(User.email, User.locale, Contract.name)
+        .join(Contract, Contract.id == User.contract_id)
+        .where(User.contract_id == contract_id, User.role == Role.CONTRACTOR)
+    ).first()
+    return Contractor(*row) if row is not None else None
 
 
 def create_contract(

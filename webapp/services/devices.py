@@ -26,6 +26,7 @@ from ..enums import (
 )
 from ..extensions import db
 from ..i18n import lazy as _l
+from ..mail import Delivery, send_after_commit
 from ..models import (
     Contract,
     Device,
@@ -35,6 +36,7 @@ from ..models import (
     Recording,
     utcnow,
 )
+from .contracts import contractor_of
 from .device_reports import issue_api_secret, rotate_api_secret
 from .licences import KEY_IN_USE, usable_licence
 from .refusals import AlreadyDone, ContractGone, DeviceGone, LicenceLapsed, Refused
@@ -315,16 +317,40 @@ def exchange_device(
     return exchange
 
 
-def delete_device(device: Device, *, reason: str = "") -> None:
+class DeletedDevice(NamedTuple):
+    """What the mail after a deletion names: the device as it was, and its recordings."""
+
+    name: str
+    domain: str
+    model: str
+    mac: str  # as shown: 00:80:45:AB:CD:EF
+    licence: str  # the key, masked
+    recordings: int
+
+
+def delete_device(device: Device, *, reason: str = "") -> Delivery | None:
     """Delete a device for good (機器の削除／解約) and revoke its licence.
 
     One transaction removes the device, its notification setting and its recording
     rows, and revokes the licence (失効: never usable again); the recording files
-    are removed once it has committed. Raises DeviceGone, changing nothing, when a
-    concurrent request got there first.
+    are removed once it has committed, and a mail tells the contractor what was
+    deleted and when (returned; None for a contract without a contractor). A mail
+    server that fails never undoes the deletion. Raises DeviceGone, changing nothing,
+    when a concurrent request got there first.
     """
     device_id, contract_id, licence_id = device.id, device.contract_id, device.licence_id
     name, domain = device.name, device.domain
+    what = DeletedDevice(
+        name=name,
+        domain=domain,
+        model=device.model,
+        mac=device.mac_display,
+        licence=device.licence.masked_key,
+        recordings=0,
+    )
+    contractor = contractor_of(contract_id)
+    now = utcnow()
+    mail = None
     with unit_of_work():
         # Locked first: an upload arriving now either commits its recording before this
         # reads them (and it is deleted with them) or finds the device gone.
@@ -347,7 +373,7 @@ def delete_device(device: Device, *, reason: str = "") -> None:
         db.session.execute(
             update(Licence)
             .where(Licence.id == licence_id)
-            .values(state=LicenceState.REVOKED, revoked_at=utcnow())
+            .values(state=LicenceState.REVOKED, revoked_at=now)
         )
         record_event(
             "device.delete",
@@ -357,6 +383,16 @@ def delete_device(device: Device, *, reason: str = "") -> None:
             summary=name,
             detail={"domain": domain, "recordings": recordings, "reason": reason[:1000]},
         )
+        if contractor is not None:
+            mail = send_after_commit(
+                contractor.email,
+                "device_deleted",
+                locale=contractor.locale,
+                device=what._replace(recordings=recordings),
+                deleted_at=now,
+                zone=clock.service_zone().key,
+            )
     # Every recording of the device lives under its folder, with any object no row named
     # yet (an upload cut off mid-way): removing the folder removes them all.
     storage.remove_tree(storage.device_prefix(contract_id, device_id))
+    return mail

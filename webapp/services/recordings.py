@@ -1,4 +1,5 @@
-"""Recordings: what devices upload, and the objects no row names any more (gc-recordings).
+"""Recordings: what devices upload, their downloads, and the objects no row names any more
+(gc-recordings).
 
 An upload's object is written before its row, and a deletion's rows go in a transaction
 before its objects: a process killed in between leaves objects that no row names. They are
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import storage
+from ..audit import record_event
 from ..database import fresh_snapshot, unit_of_work
 from ..enums import RecordingKind
 from ..extensions import db
@@ -63,6 +65,23 @@ def parse_captured_at(value: str | None, now: dt.datetime | None = None) -> dt.d
     if moment.year < 2000:
         raise ApiRefused(422, "invalid_captured_at", "X-Captured-At is too far in the past.")
     return moment
+
+
+def record_archive_download(contract_id: int, count: int, *, device: Device | None = None) -> None:
+    """Write to 操作履歴 that the recordings of a device, or of the whole contract, were taken.
+
+    An archive holds every recording the deletion or withdrawal would delete: who took
+    one, and when, is the contract's to see.
+    """
+    with unit_of_work():
+        record_event(
+            "recordings.download",
+            contract_id=contract_id,
+            target_type="device" if device else "contract",
+            target_id=device.id if device else None,
+            summary=device.name if device else "",
+            detail={"recordings": count},
+        )
 
 
 def check_content(content_type: str, data: bytes) -> tuple[RecordingKind, str]:

@@ -1,13 +1,13 @@
 """Recording storage: one interface, a local folder and an S3-compatible bucket behind it.
 
 The S3 backend talks to a real S3 server (moto in server mode, on loopback), so requests,
-paging and batched deletions go over HTTP as they would against MinIO, Ceph or AWS.
+paging and batched deletions go over HTTP as they would against MinIO, Ceph or AWS. The
+fixtures that give the app each backend are in this folder's conftest.py.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 
 from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recordings
-from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, running_s3_server
+from tests.support.s3server import S3Server
 from webapp import create_app, storage
 from webapp.config import ConfigError
 from webapp.enums import RecordingKind
@@ -29,47 +29,6 @@ from webapp.services.devices import delete_device
 from webapp.services.recordings import collect_garbage
 
 UNSAFE_KEYS = ("", "/c1/d2/x.png", "../x.png", "c1/../../x.png", "c1//x.png", "c1/./x.png", "c1/")
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    with running_s3_server() as server:
-        yield server
-
-
-@pytest.fixture
-def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Dummy credentials, and none of the developer's own AWS settings."""
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def s3_app(app: Flask, s3_server: S3Server, aws_environment: None) -> Flask:
-    """The app, with its recordings in a fresh bucket of the test S3 server."""
-    app.config.update(
-        STORAGE_BACKEND="s3",
-        S3_BUCKET=s3_server.new_bucket(),
-        S3_ENDPOINT_URL=s3_server.endpoint_url,
-        S3_REGION=REGION,
-    )
-    storage.init_app(app)
-    return app
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, app: Flask) -> Flask:
-    """The app on each backend in turn."""
-    if request.param == "s3":
-        return request.getfixturevalue("s3_app")  # type: ignore[no-any-return]
-    storage.init_app(app)
-    return app
 
 
 def stored(app: Flask, prefix: str = "") -> list[str]:
@@ -351,3 +310,35 @@ def test_the_environment_chooses_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert (backend.bucket, backend.prefix, backend.region) == ("portal-recordings", "tokyo/", None)
     assert backend.endpoint_url == "http://127.0.0.1:9000"
     assert backend.object_name("c1/d2/a.png") == "tokyo/c1/d2/a.png"
+
+
+def test_an_object_streams_in_chunks_never_whole(store: Flask) -> None:
+    data = bytes(range(256)) * 2500  # 640,000 bytes: two whole chunks and a part
+    with store.app_context():
+        storage.write("c1/d2/clip.mp4", data, content_type="video/mp4")
+        with storage.stream("c1/d2/clip.mp4") as source:
+            assert source.size == len(data)
+            chunks = list(source)
+    assert [len(chunk) for chunk in chunks] == [
+        storage.CHUNK_SIZE,
+        storage.CHUNK_SIZE,
+        len(data) - 2 * storage.CHUNK_SIZE,
+    ]
+    assert b"".join(chunks) == data
+
+
+def test_a_missing_object_is_known_before_anything_is_read(store: Flask) -> None:
+    with store.app_context(), pytest.raises(storage.RecordingMissing):
+        storage.stream("c1/d2/none.png")
+
+
+def test_a_stream_closed_half_way_releases_its_source(app: Flask) -> None:
+    with app.app_context():
+        storage.write("c1/d2/clip.mp4", b"x" * (storage.CHUNK_SIZE + 1))
+        source = storage.stream("c1/d2/clip.mp4")
+        assert len(next(source)) == storage.CHUNK_SIZE
+        handle = source._source
+        source.close()
+        assert handle is not None and handle.closed  # type: ignore[attr-defined]
+        assert list(source) == []
+        source.close()  # twice is fine
