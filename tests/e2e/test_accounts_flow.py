@@ -299,6 +299,37 @@ def test_history_lists_the_change_of_contractor_details(
     shot(page, "history")
 
 
+def test_a_form_from_before_a_new_login_is_refused_and_says_why(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    shot: Shot,
+) -> None:
+    """A form left open while another tab logged out and in again: its token has expired,
+    the change is refused (400) with the expired screen's message, and nothing changes."""
+    account = demo_contract(devices=1)
+    login(page, account.email, account.password)
+    open_account(page)
+    furigana_before = detail_value(page, t("フリガナ")).inner_text()
+    open_account_edit(page)
+
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    logout(other_tab)
+    login(other_tab, account.email, account.password)
+    expect(heading(other_tab, t("ポータル"))).to_be_visible()
+    other_tab.close()
+
+    field(page, t("フリガナ")).fill("やまだ はなこ")
+    with page.expect_response(lambda response: response.url.endswith("/account/edit")) as sent:
+        submit_change(page)
+    assert sent.value.status == 400
+    expect(page.get_by_text(t("画面の有効期限が切れました。"))).to_be_visible()
+    shot(page, "form-expired")
+
+    open_account(page)
+    expect(detail_value(page, t("フリガナ"))).to_have_text(furigana_before)
+
+
 def test_contractor_changes_the_login_email_by_mail(
     page: Page,
     second_page: Page,
