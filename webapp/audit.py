@@ -41,22 +41,28 @@ ACTION_LABELS = {
     "recordings.download": _l("録画データのダウンロード"),
 }
 
-# How the fields named in an event's detail read in 操作履歴.
+# How the fields named in an event's detail read in 操作履歴, by the action that changed
+# them: the same name is a device's 機器名 in one and the contractor's お名前 in another.
 FIELD_LABELS = {
-    "name": _l("機器名・お名前"),
-    "domain": _l("ドメイン名"),
-    "camera_admin_user": _l("カメラの管理 ユーザー ID"),
-    "camera_admin_password": _l("カメラの管理 パスワード"),
-    "camera_list_user": _l("カメラの一覧 ユーザー ID"),
-    "camera_list_password": _l("カメラの一覧 パスワード"),
-    "company_name": _l("法人名・屋号"),
-    "furigana": _l("フリガナ"),
-    "postal_code": _l("郵便番号"),
-    "address": _l("住所"),
-    "phone_work": _l("電話番号 (勤務先)"),
-    "phone_mobile": _l("電話番号 (携帯電話)"),
-    "phone_home": _l("電話番号 (自宅)"),
-    "wants_news": _l("お知らせメール"),
+    "device.update": {
+        "name": _l("機器名"),
+        "domain": _l("ドメイン名"),
+        "camera_admin_user": _l("カメラの管理 ユーザー ID"),
+        "camera_admin_password": _l("カメラの管理 パスワード"),
+        "camera_list_user": _l("カメラの一覧 ユーザー ID"),
+        "camera_list_password": _l("カメラの一覧 パスワード"),
+    },
+    "contract.update": {
+        "company_name": _l("法人名・屋号"),
+        "name": _l("お名前"),
+        "furigana": _l("フリガナ"),
+        "postal_code": _l("郵便番号"),
+        "address": _l("住所"),
+        "phone_work": _l("電話番号 (勤務先)"),
+        "phone_mobile": _l("電話番号 (携帯電話)"),
+        "phone_home": _l("電話番号 (自宅)"),
+        "wants_news": _l("お知らせメール"),
+    },
 }
 
 
@@ -75,8 +81,9 @@ def describe(event: AuditEvent) -> str:
             licence=licence,
         )
     if "fields" in detail:
+        labels = FIELD_LABELS.get(event.action, {})
         # The labels are lazily translated: make each a str before joining.
-        return _("変更: ") + _("、").join(str(FIELD_LABELS.get(f, f)) for f in detail["fields"])
+        return _("変更: ") + _("、").join(str(labels.get(f, f)) for f in detail["fields"])
     if event.action == "device.delete" and detail.get("reason"):
         return _("理由: %(reason)s", reason=detail["reason"][:100])
     if event.action == "recordings.download" and "recordings" in detail:

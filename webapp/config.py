@@ -86,6 +86,24 @@ def _time_zone(name: str) -> str:
     return value
 
 
+# Addresses that mean "every interface of this machine": links name one that reaches it.
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
+
+
+def _served_url() -> str:
+    """The address `flask run` serves on (FLASK_RUN_HOST, FLASK_RUN_PORT), as a base URL.
+
+    `make run HOST=… PORT=…` passes its address that way, so a portal run on another port
+    mails links to that port without PORTAL_BASE_URL being set as well.
+    """
+    host = (os.environ.get("FLASK_RUN_HOST") or "").strip() or "127.0.0.1"
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{_int('FLASK_RUN_PORT', 5000)}"
+
+
 def load_config(instance_path: Path) -> dict[str, object]:
     """Build the Flask configuration mapping from environment variables."""
     production = os.environ.get("PORTAL_ENV", "development").strip().lower() == "production"
@@ -137,7 +155,7 @@ def load_config(instance_path: Path) -> dict[str, object]:
         # Every date shown, filtered, exported, mailed and counted is a day of this zone.
         "SERVICE_TIME_ZONE": _time_zone("SERVICE_TIME_ZONE"),
         # Links in mails are built from this, never from the Host header of a request.
-        "PORTAL_BASE_URL": base_url or "http://127.0.0.1:5000",
+        "PORTAL_BASE_URL": base_url or _served_url(),
         "SERVICE_INFO_URL": os.environ.get("SERVICE_INFO_URL", "https://www.example.com/service"),
         "SUPPORT_URL": os.environ.get("SUPPORT_URL", "https://www.example.com/support"),
         "DEVICE_DOMAIN_SUFFIX": os.environ.get("DEVICE_DOMAIN_SUFFIX", "miemasu.net"),

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from .htmx import hx_redirect, is_htmx, vary_on_htmx
 from .i18n import lazy as _l
 from .services.refusals import AlreadyDeleted
+from .useragent import is_mobile
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,19 @@ def render_error(
         "errors/error.html", status=status, title=title, message=message, link=link
     )
     return vary_on_htmx(make_response(body, status))
+
+
+def asks_for_a_page() -> bool:
+    """Return True when the browser will show the answer as a page of its own.
+
+    An image, a script or a fetch of a page says otherwise: browsers name what they fetch
+    (Sec-Fetch-Dest), and older ones at least leave text/html out of what they accept.
+    """
+    destination = request.headers.get("Sec-Fetch-Dest")
+    if destination:
+        return destination == "document"
+    accepted = {value for value, quality in request.accept_mimetypes if quality > 0}
+    return not accepted or bool(accepted & {"text/html", "application/xhtml+xml"})
 
 
 def init_app(app: Flask) -> None:
@@ -124,5 +138,11 @@ def init_app(app: Flask) -> None:
         if is_htmx():
             # A login form must never be swapped into part of a page.
             return hx_redirect(url_for("auth.login"))
-        flash(_("ログインしてください。"), "info")
+        if not asks_for_a_page():
+            # An image still loading when its page logged out: neither a message nor a login
+            # page (which would show and so spend the messages) for what is no page.
+            return make_response("", 401)
+        if not is_mobile(request.user_agent.string):
+            # A smartphone is refused at the login page: asking it to log in would mislead.
+            flash(_("ログインしてください。"), "info")
         return redirect(login_url)

@@ -1,8 +1,8 @@
 """Fixtures of the browser tests, by concern; the code behind them is in tests/support.
 
 - Browser (support/browser.py): Chromium, and every flow run twice, with JavaScript
-  (htmx swaps) and without (plain HTML pages); a server error, a script error or a CSP
-  violation fails the test.
+  (htmx swaps) and without (plain HTML pages); a server error, a console error (a CSP
+  violation, a script's error) or a resource that did not load fails the test.
 - Mail (support/mail.py): a real SMTP server on loopback (aiosmtpd) whose mailbox the
   tests read.
 - The live portal (support/live_portal.py): the portal as in production (TESTING off,
@@ -62,19 +62,26 @@ def browser_context_args(browser_context_args: dict[str, Any], js: bool) -> dict
 
 
 @pytest.fixture
-def page(page: Page, js: bool) -> Iterator[Page]:
-    """The test's page; a server error, a script error or a CSP violation fails the test."""
-    problems: list[str] = []
-    watch(page.context, problems)
+def browser_problems() -> list[str]:
+    """What has gone wrong so far in `page`'s browser; a test takes out what it caused."""
+    return []
+
+
+@pytest.fixture
+def page(page: Page, js: bool, browser_problems: list[str]) -> Iterator[Page]:
+    """The test's page; a server error, a console error or a resource that did not load
+    fails the test."""
+    watch(page.context, browser_problems)
     yield page
-    check_after(page, js, problems)
+    check_after(page, js, browser_problems)
 
 
 @pytest.fixture
 def second_page(new_context: CreateContextCallback, js: bool) -> Iterator[Page]:
     """A page in a browser of its own (another person's PC): same settings, its own cookies.
 
-    Watched like `page`: a server error, a script error or a CSP violation fails the test.
+    Watched like `page`: a server error, a console error or a resource that did not load
+    fails the test.
     """
     context = new_context()
     problems: list[str] = []

@@ -29,6 +29,7 @@ from tests.support.pages import (
     manage_menu,
     menu_bar,
     messages,
+    open_detail,
     open_manage,
     region,
     sub_value,
@@ -265,26 +266,68 @@ def test_history_lists_the_change_of_contractor_details(
     demo_contract: Callable[..., DemoContract],
     shot: Shot,
 ) -> None:
-    """After 契約者情報の変更, 操作履歴 lists it with the fields that changed."""
+    """操作履歴 lists 契約者情報の変更 with the fields that changed, and tells the contractor's
+    お名前 from a device's 機器名."""
     account = demo_contract(devices=1)
+    device = account.devices[0]
     login(page, account.email, account.password)
+    open_manage(page, t("機器管理"), t("機器一覧"))
+    open_detail(page, device.name)
+    main(page).get_by_role("link", name=t("変更画面へ"), exact=True).click()
+    expect(heading(page, t("機器情報の変更"))).to_be_visible()
+    field(page, t("機器名")).fill(f"{device.name} 2")
+    submit_change(page)
+    expect(messages(page)).to_contain_text(t("機器情報を変更しました。"))
+
     open_account(page)
     open_account_edit(page)
+    field(page, t("お名前")).fill("山田 花子")
     field(page, t("フリガナ")).fill("やまだ はなこ")
     submit_change(page)
     expect(messages(page)).to_contain_text(ACCOUNT_CHANGED)
 
     manage_menu(page).get_by_role("link", name=t("操作履歴"), exact=True).click()
     expect(heading(page, t("操作履歴"))).to_be_visible()
-    change = (
-        region(page, t("操作の一覧"))
-        .get_by_role("row")
-        .filter(has=page.get_by_role("cell", name=t("契約者情報の変更"), exact=True))
-    )
+    rows = region(page, t("操作の一覧")).get_by_role("row")
+    change = rows.filter(has=page.get_by_role("cell", name=t("契約者情報の変更"), exact=True))
     expect(change).to_have_count(1)
     # 「変更: 」 and the labels of the fields that changed (「、」 between several).
-    expect(change).to_contain_text(t("変更: ") + t("フリガナ"))
+    expect(change).to_contain_text(t("変更: ") + t("お名前") + t("、") + t("フリガナ"))
+    rename = rows.filter(has=page.get_by_role("cell", name=t("機器情報の変更"), exact=True))
+    expect(rename).to_have_count(1)
+    expect(rename.get_by_role("cell", name=t("変更: ") + t("機器名"), exact=True)).to_be_visible()
     shot(page, "history")
+
+
+def test_a_form_from_before_a_new_login_is_refused_and_says_why(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    shot: Shot,
+) -> None:
+    """A form left open while another tab logged out and in again: its token has expired,
+    the change is refused (400) with the expired screen's message, and nothing changes."""
+    account = demo_contract(devices=1)
+    login(page, account.email, account.password)
+    open_account(page)
+    furigana_before = detail_value(page, t("フリガナ")).inner_text()
+    open_account_edit(page)
+
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    logout(other_tab)
+    login(other_tab, account.email, account.password)
+    expect(heading(other_tab, t("ポータル"))).to_be_visible()
+    other_tab.close()
+
+    field(page, t("フリガナ")).fill("やまだ はなこ")
+    with page.expect_response(lambda response: response.url.endswith("/account/edit")) as sent:
+        submit_change(page)
+    assert sent.value.status == 400
+    expect(page.get_by_text(t("画面の有効期限が切れました。"))).to_be_visible()
+    shot(page, "form-expired")
+
+    open_account(page)
+    expect(detail_value(page, t("フリガナ"))).to_have_text(furigana_before)
 
 
 def test_contractor_changes_the_login_email_by_mail(

@@ -319,7 +319,7 @@ def test_invalid_search_is_explained(
     demo_contract: Callable[..., DemoContract],
     shot: Shot,
 ) -> None:
-    """A malformed MACアドレス condition shows what is wrong, keeps the input, lists nothing."""
+    """A malformed MACアドレス condition shows what is wrong, keeps the input, searches nothing."""
     account = demo_contract(devices=3)
     login(page, account.email, account.password)
     open_device_list(page)
@@ -336,7 +336,10 @@ def test_invalid_search_is_explained(
     # One search form, not a second one swapped in beside it.
     expect(page.get_by_role("button", name=t("検索"), exact=True)).to_have_count(1)
     expect(page.get_by_label(t("MACアドレス"), exact=True)).to_have_count(1)
-    expect(count(page)).to_have_text(count_text(0, 3))
+    # Nothing was searched, and the list says so rather than that nothing matched.
+    expect(count(page)).to_have_text(count_text("-", 3))
+    expect(page.get_by_text(t("検索条件に誤りがあるため、検索していません。"))).to_be_visible()
+    expect(page.get_by_text(t("条件に合う機器はありません。"))).to_have_count(0)
     shot(page, "invalid-search")
 
     # Corrected, the search works again.

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.support.demo_contracts import DemoContract
 from tests.support.language import in_language, t, t_pattern
@@ -149,6 +149,7 @@ def test_a_fake_cameras_image_appears_on_the_portal(
     latest = page.locator(f'img[src="{content}"]')
     expect(latest).to_be_visible()
     assert latest.evaluate("image => image.complete && image.naturalWidth") == 640
+    assert drawn_width(latest) <= 320  # the 640 px picture shrinks to fit its place
     shot(page, "detail-latest-image")
 
     # The portal's tile shows it too.
@@ -165,5 +166,41 @@ def test_a_fake_cameras_image_appears_on_the_portal(
     expect(first).to_have_attribute("href", f"/devices/{camera.id}/recordings/{newest}")
     shot(page, "recordings-list")
     first.click()
-    expect(page.locator(f'figure img[src="{content}"]')).to_be_visible()
+    viewed = page.locator(f'figure img[src="{content}"]')
+    expect(viewed).to_be_visible()
+    assert drawn_width(viewed) <= 960
+    shot(page, "recording-viewer")
+
+
+def drawn_width(image: Locator) -> float:
+    """The width *image* takes on the page once loaded, in CSS pixels."""
+    expect(image).to_be_visible()
+    image.page.wait_for_function("image => image.complete", arg=image.element_handle())
+    box = image.bounding_box()
+    assert box is not None
+    return box["width"]
+
+
+def test_small_images_are_shown_at_a_readable_size(
+    page: Page, demo_contract: Callable[..., DemoContract], shot: Shot
+) -> None:
+    """The demo's stills are 64×36 pixels: the tile, 機器情報 and the viewer draw them larger."""
+    contract = demo_contract(devices=3)
+    login(page, contract.email, contract.password)
+
+    tile_image = page.locator(".tile img").first
+    assert drawn_width(tile_image) >= 200
+    assert tile_image.evaluate("image => image.naturalWidth") == 64
+    shot(page, "portal-tiles")
+    recordings_url = page.locator(".tile a.tile-image").first.get_attribute("href")
+    assert recordings_url is not None
+    device_url = recordings_url.removesuffix("/recordings")
+
+    page.goto(device_url)
+    assert drawn_width(page.locator("img.latest-image")) >= 300
+    shot(page, "detail-latest-image")
+
+    page.goto(recordings_url)
+    page.locator(".recording-tiles a").first.click()
+    assert drawn_width(page.locator("figure img")) >= 600
     shot(page, "recording-viewer")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.browser import watched_context
 from tests.support.demo_contracts import DemoContract
 from tests.support.language import BROWSER_LOCALE, t
 from tests.support.pages import (
@@ -26,11 +27,8 @@ WIDTHS = (1024, 1366, 1920)
 @pytest.fixture
 def desk(browser: Browser, base_url: str) -> Iterator[Page]:
     """A PC's browser with JavaScript, whose window size the test sets."""
-    context = browser.new_context(base_url=base_url, locale=BROWSER_LOCALE)
-    try:
+    with watched_context(browser, base_url=base_url, locale=BROWSER_LOCALE) as context:
         yield context.new_page()
-    finally:
-        context.close()
 
 
 def fits_its_window(page: Page) -> bool:

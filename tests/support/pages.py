@@ -102,8 +102,9 @@ def count(page: Page) -> Locator:
     return page.get_by_text(t("表示件数:"))
 
 
-def count_text(matching: int, total: int) -> str:
-    """「表示件数: N / M」 as 機器一覧 shows it (the label, then the numbers)."""
+def count_text(matching: int | str, total: int) -> str:
+    """「表示件数: N / M」 as 機器一覧 shows it (the label, then the numbers; "-" for N when
+    the conditions were refused and nothing was searched)."""
     return f"{t('表示件数:')} {matching} / {total}"
 
 

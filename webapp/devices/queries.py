@@ -260,6 +260,7 @@ class DevicePage:
     total: int
     pagination: Pagination
     today: dt.date  # the day the states are judged on, read once for the whole page
+    searched: bool = True  # False when the conditions were refused and nothing was searched
 
     @property
     def page(self) -> int:

@@ -96,6 +96,7 @@ def index() -> Response:
             total=count_devices(current_user.contract_id),
             pagination=Pagination.clamp(1, per_page, 0),
             today=search.today,
+            searched=False,
         )
     else:
         page = search_devices(current_user.contract_id, search, page=page_no, per_page=per_page)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from tests.support.client import Client
@@ -68,3 +71,25 @@ def test_the_htmx_version_is_2(logged_in: Client) -> None:
     script = Path(webapp.__file__).parent / "static" / "vendor" / "htmx.min.js"
     assert script.exists(), "run make setup: htmx is installed from npm"
     assert 'version:"2.' in script.read_text()
+
+
+def htmx_response_rule(html: str, status: int) -> dict[str, object]:
+    """The rule of the page's htmx-config that htmx applies to *status* (the first that fits)."""
+    meta = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html)
+    assert meta, "no htmx-config on the page"
+    rules = json.loads(meta.group(1))["responseHandling"]
+    return next(rule for rule in rules if re.fullmatch(rule["code"], str(status)))
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 410, 413, 422, 429])
+def test_htmx_shows_a_refusal_without_logging_an_error(logged_in: Client, status: int) -> None:
+    """A 4xx is the portal's answer, swapped in; htmx logs "error" rules in the console."""
+    rule = htmx_response_rule(logged_in.get("/").get_data(as_text=True), status)
+    assert rule["swap"] is True
+    assert not rule.get("error")
+
+
+def test_htmx_treats_a_server_error_as_one(logged_in: Client) -> None:
+    rule = htmx_response_rule(logged_in.get("/").get_data(as_text=True), 500)
+    assert rule["swap"] is True
+    assert rule["error"] is True

@@ -189,6 +189,62 @@ def test_logout_is_a_post_with_csrf(logged_in: Client) -> None:
     assert logged_in.get("/").status_code == 302
 
 
+LOGGED_OUT = "ログアウトしました。"
+PLEASE_LOG_IN = "ログインしてください。"
+# What browsers send for an image, a script and a fetch: named by Sec-Fetch-Dest, or by an
+# Accept without text/html (browsers too old to name it).
+NOT_A_PAGE = [
+    {"Sec-Fetch-Dest": "image", "Accept": "image/avif,image/webp,image/apng,*/*;q=0.8"},
+    {"Sec-Fetch-Dest": "script", "Accept": "*/*"},
+    {"Sec-Fetch-Dest": "empty", "Accept": "*/*"},
+    {"Accept": "image/webp,*/*"},
+]
+A_PAGE = [
+    {"Sec-Fetch-Dest": "document", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+    {},
+]
+
+
+@pytest.mark.parametrize("headers", NOT_A_PAGE, ids=["image", "script", "fetch", "old-image"])
+def test_an_image_loading_after_logout_leaves_the_logout_message_alone(
+    logged_in: Client, headers: dict[str, str]
+) -> None:
+    """The portal's images may still be on their way when 「ログアウト」 is pressed."""
+    logged_in.post_form("/logout", token_from="/")
+    image = logged_in.get("/devices/1/recordings/1/content", headers=headers)
+    assert image.status_code == 401
+    assert image.data == b""
+    # The logout's cookie (its message) stays as it was: nothing written over it.
+    assert "Set-Cookie" not in image.headers
+
+    html = logged_in.get("/login").get_data(as_text=True)
+    assert LOGGED_OUT in html
+    assert PLEASE_LOG_IN not in html
+    assert PLEASE_LOG_IN not in logged_in.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", A_PAGE, ids=["document", "html", "unnamed"])
+def test_a_page_without_a_login_asks_for_one(client: Client, headers: dict[str, str]) -> None:
+    response = client.get("/devices?page=2", headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/devices?page%3D2"
+    assert PLEASE_LOG_IN in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("user_agent", [IPHONE, IPAD, ANDROID_PHONE])
+def test_a_smartphone_is_refused_without_being_asked_to_log_in(
+    client: Client, user_agent: str
+) -> None:
+    response = client.get("/devices", headers={"User-Agent": user_agent})
+    assert response.status_code == 302
+    refusal = client.get(response.headers["Location"], headers={"User-Agent": user_agent})
+    assert refusal.status_code == 403
+    html = refusal.get_data(as_text=True)
+    assert MOBILE_REFUSAL in html
+    assert PLEASE_LOG_IN not in html
+
+
 def test_a_cookie_copied_before_logout_no_longer_works(app, logged_in: Client, ctx) -> None:
     copied = logged_in.get_cookie("portal_session")
     assert copied is not None

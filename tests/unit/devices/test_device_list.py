@@ -23,7 +23,7 @@ def device_ids(html: str) -> list[int]:
 
 
 def count_line(html: str) -> str:
-    match = re.search(r"表示件数: \d+ / \d+", html)
+    match = re.search(r"表示件数: (\d+|-) / \d+", html)
     assert match, "no 表示件数 on the page"
     return match.group(0)
 
@@ -142,6 +142,10 @@ def test_bad_search_gets_a_message_next_to_the_field(
     assert f'<p class="field-error" id="{field}-error">' in html
     assert message in html
     assert device_ids(html) == []
+    # Nothing was searched: no count of matches, and no "nothing matches".
+    assert "検索条件に誤りがあるため、検索していません。" in html
+    assert "条件に合う機器はありません" not in html
+    assert count_line(html) == "表示件数: - / 4"
 
 
 def test_bad_search_under_htmx_returns_the_list_and_the_form_with_errors(
@@ -311,6 +315,8 @@ def test_a_refused_search_from_the_list_replaces_the_whole_list(
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="device-list"')
     assert 'role="alert"' in html
+    assert "検索条件に誤りがあるため、検索していません。" in html
+    assert "条件に合う機器はありません" not in html
     # The form comes back out of band, its field marked and described by the message.
     assert 'id="mac" name="mac" type="text" value="zz:zz" maxlength="17"' in html
     assert 'aria-describedby="mac-error" aria-invalid="true"' in html

@@ -7,10 +7,16 @@ import datetime as dt
 import io
 
 from flask import Flask
+from sqlalchemy import select
 
 from tests.support.client import Account, Client
+from tests.support.factories import DeviceFactory
+from webapp.audit import describe
 from webapp.extensions import db
-from webapp.models import AuditEvent
+from webapp.i18n import speaking
+from webapp.models import AuditEvent, Contract
+from webapp.services.account import update_profile
+from webapp.services.devices import update_device
 
 
 def add_event(
@@ -70,6 +76,37 @@ def test_history_refuses_bad_filters_with_messages(logged_in: Client) -> None:
         response = logged_in.get(f"/history?{query}")
         assert response.status_code == 422, query
         assert message in response.get_data(as_text=True)
+
+
+def test_history_tells_a_device_rename_from_a_change_of_the_contractors_name(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    """Both changes touch a field called "name": one is 機器名, the other お名前."""
+    with app.app_context():
+        device = DeviceFactory(contract_id=contractor.contract_id, name="玄関カメラ")
+        update_device(
+            device,
+            name="裏口カメラ",
+            domain=device.domain,
+            camera_admin_user=device.camera_admin_user,
+        )
+        contract = db.session.get(Contract, contractor.contract_id)
+        assert contract is not None
+        update_profile(contract, {"name": "山田 花子"})
+
+    html = logged_in.get("/history").get_data(as_text=True)
+    assert "変更: 機器名<" in html
+    assert "変更: お名前<" in html
+    assert "機器名・お名前" not in html
+
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("%.update")))
+        with speaking("en"):
+            described = {event.action: describe(event) for event in events}
+    assert described == {
+        "device.update": "Changed: Device name",
+        "contract.update": "Changed: Name",
+    }
 
 
 def test_history_pages(app: Flask, logged_in: Client, contractor: Account) -> None:
