@@ -208,12 +208,10 @@ def test_a_device_with_many_recordings_goes_in_batches(store: Flask, contractor:
             backend.client.meta.events.register("before-parameter-build.s3.DeleteObjects", count)
         camera = DeviceFactory(contract_id=contractor.contract_id)
         add_many_recordings(camera, 2500)
-        started = time.perf_counter()
         delete_device(camera)
-        elapsed = time.perf_counter() - started
     assert stored(store) == []
-    assert elapsed < 5  # seconds: one request per object would take far longer
     if store.config["STORAGE_BACKEND"] == "s3":
+        # One request per thousand objects, never one per object.
         assert calls == [1000, 1000, 500]
 
 
