@@ -1,18 +1,24 @@
-"""録画一覧 and the viewer, and the recordings' bytes, for whoever may see the device."""
+"""録画一覧 and its viewer, ライブ映像, and the bytes, for whoever may see the device."""
 
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, request, url_for
+from flask import abort, current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from .. import storage
 from ..devices.queries import get_visible_device
+from ..errors import render_error
+from ..models import Device
 from ..paging import parse_page
+from ..screens import render_screen
 from . import bp
-from .queries import get_recording, neighbours, recordings_page
+from .queries import get_recording, neighbours, newest_image, recordings_page
 
 RECORDINGS_PER_PAGE = 48
+# How often the ライブ映像 view asks for the newest image (with JavaScript).
+LIVE_REFRESH_SECONDS = 10
 
 
 def _back_url(device_id: int) -> str:
@@ -22,11 +28,29 @@ def _back_url(device_id: int) -> str:
     return url_for("portal.index")
 
 
+def _with_history(device_id: int) -> Device:
+    """The device, if its plan keeps a recording history; else 404 (ライブ映像 keeps none)."""
+    device = get_visible_device(device_id, current_user)
+    if not device.keeps_recordings:
+        abort(
+            render_error(
+                404,
+                _("この機器の録画はありません。"),
+                _(
+                    "加入サービス「%(plan)s」では録画は保存されず、最新の画像だけが表示されます。",
+                    plan=device.licence.plan.label,
+                ),
+                link=(url_for("recordings.live", device_id=device.id), _("ライブ映像へ")),
+            )
+        )
+    return device
+
+
 @bp.get("/<id:device_id>/recordings")
 @login_required
 def index(device_id: int) -> str:
     """録画一覧: a device's recordings, newest first."""
-    device = get_visible_device(device_id, current_user)
+    device = _with_history(device_id)
     items, pagination = recordings_page(
         device, parse_page(request.args.get("page")), RECORDINGS_PER_PAGE
     )
@@ -43,9 +67,9 @@ def index(device_id: int) -> str:
 @login_required
 def view(device_id: int, recording_id: int) -> str:
     """One recording, with the next newer and older ones a click away."""
-    device = get_visible_device(device_id, current_user)
+    device = _with_history(device_id)
     recording = get_recording(device, recording_id)
-    newer, older = neighbours(recording)
+    newer, older = neighbours(device, recording)
     return render_template(
         "recordings/view.html",
         device=device,
@@ -55,12 +79,33 @@ def view(device_id: int, recording_id: int) -> str:
     )
 
 
+@bp.get("/<id:device_id>/live")
+@login_required
+def live(device_id: int) -> Response:
+    """ライブ映像: the device's newest still image, asked for again every few seconds.
+
+    With JavaScript, htmx swaps in the image alone (until the viewer pauses it); without,
+    the page is read again by its link.
+    """
+    device = get_visible_device(device_id, current_user)
+    paused = request.args.get("auto") == "off"
+    return render_screen(
+        "recordings/live.html",
+        blocks=("live_image",),
+        device=device,
+        image=newest_image(device),
+        paused=paused,
+        refresh_seconds=LIVE_REFRESH_SECONDS,
+        back_url=_back_url(device.id),
+    )
+
+
 @bp.get("/<id:device_id>/recordings/<id:recording_id>/content")
 @login_required
 def content(device_id: int, recording_id: int) -> Response:
-    """The recording's bytes, from whichever storage holds them."""
+    """The recording's bytes, from whichever storage holds them, while its plan keeps it."""
     device = get_visible_device(device_id, current_user)
-    recording = get_recording(device, recording_id)
+    recording = get_recording(device, recording_id, history=False)
     try:
         data = storage.read(recording.storage_key)
     except storage.RecordingMissing:
