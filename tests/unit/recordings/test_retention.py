@@ -1,20 +1,22 @@
 """What a plan keeps: 「録画 N日」 the service's last N days, 「ライブ映像」 the newest still image.
 
 Expired recordings are never listed, counted, served nor exported, from the moment they
-expire.
+expire; prune-recordings then removes their rows and objects, in batches, on both backends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
@@ -22,8 +24,9 @@ from webapp import clock, storage
 from webapp.enums import Plan, RecordingKind, RecordingStatus
 from webapp.extensions import db
 from webapp.models import Device, Recording
+from webapp.services import retention
 from webapp.services.export import contract_data
-from webapp.services.retention import history_start
+from webapp.services.retention import history_start, prune_recordings
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 # Thursday 10 December 2026, 12:00 in Tokyo (03:00 UTC): "today" for these tests.
@@ -336,6 +339,189 @@ def test_recording_status_reads_the_plan(app: Flask, contractor: Account) -> Non
         # Last reported under ライブ映像, nothing since: nothing is being recorded yet.
         device.recording_status = RecordingStatus.NONE
         assert device.effective_recording_status() is RecordingStatus.STOPPED
+
+
+# --- The retention job ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, app: Flask) -> Flask:
+    """The app on each storage backend in turn (see test_storage.py)."""
+    if request.param == "s3":
+        return request.getfixturevalue("s3_app")  # type: ignore[no-any-return]
+    return app
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    from tests.support.s3server import running_s3_server
+
+    with running_s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_app(app: Flask, s3_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Flask:
+    from tests.support.s3server import ACCESS_KEY, REGION, SECRET_KEY
+
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    app.config.update(
+        STORAGE_BACKEND="s3",
+        S3_BUCKET=s3_server.new_bucket(),
+        S3_ENDPOINT_URL=s3_server.endpoint_url,
+        S3_REGION=REGION,
+    )
+    storage.init_app(app)
+    return app
+
+
+@pytest.fixture
+def fleet(store: Flask, contractor: Account, stranger: Account) -> dict[str, Any]:
+    """Devices of every plan, with recordings kept and expired, in two contracts."""
+    now = clock.utcnow()
+    with store.app_context():
+        week = camera_on(contractor.contract_id, Plan.RECORDING_7)
+        month = camera_on(stranger.contract_id, Plan.RECORDING_30)
+        live = camera_on(contractor.contract_id, Plan.LIVE)
+        kept = {
+            record(week, tokyo(TODAY - dt.timedelta(days=7)), name="w7"),
+            record(week, now, name="w0"),
+            record(month, tokyo(TODAY - dt.timedelta(days=30)), name="m30"),
+            record(live, now - dt.timedelta(hours=1), name="l-newest"),
+        }
+        expired = {
+            *(record(week, tokyo(TODAY - dt.timedelta(days=d)), name=f"w{d}") for d in (8, 9, 60)),
+            record(month, tokyo(TODAY - dt.timedelta(days=31)), name="m31"),
+            record(live, now - dt.timedelta(hours=2), name="l-older"),
+            record(live, now, RecordingKind.CLIP, name="l-clip"),
+        }
+        kept_keys = sorted(
+            db.session.scalars(select(Recording.storage_key).where(Recording.id.in_(kept)))
+        )
+    return {"kept": kept, "expired": expired, "kept_keys": kept_keys}
+
+
+def test_the_job_removes_rows_and_objects_of_what_expired(
+    store: Flask, fleet: dict[str, Any]
+) -> None:
+    with store.app_context():
+        pruning = prune_recordings()
+    assert (pruning.recordings, pruning.objects) == (6, 6)
+    assert rows_left(store) == fleet["kept"]
+    assert keys_left(store) == fleet["kept_keys"]
+    with store.app_context():
+        again = prune_recordings()
+    assert (again.recordings, again.objects) == (0, 0)  # idempotent
+    assert rows_left(store) == fleet["kept"]
+
+
+def test_the_job_goes_in_batches_each_committed_before_its_objects_go(
+    store: Flask, fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, bool, int]] = []
+    remove = storage.remove
+
+    def watched(keys: list[str]) -> int:
+        in_transaction = db.session().in_transaction()
+        with store.app_context():
+            gone = db.session.scalar(
+                select(func.count()).select_from(Recording).where(Recording.storage_key.in_(keys))
+            )
+        calls.append((len(keys), in_transaction, gone or 0))
+        return remove(keys)
+
+    monkeypatch.setattr(storage, "remove", watched)
+    with store.app_context():
+        pruning = prune_recordings(batch_size=2)
+    assert pruning.recordings == 6
+    # No batch is larger than asked; no transaction is open while the storage is called,
+    # and the rows naming those objects have gone already (committed).
+    assert all(
+        size <= 2 and not in_transaction and named == 0 for size, in_transaction, named in calls
+    )
+    assert sum(size for size, _, _ in calls) == 6
+    assert keys_left(store) == fleet["kept_keys"]
+
+
+@pytest.mark.parametrize("size", [0, -1, retention.MAX_PRUNE_BATCH + 1])
+def test_the_job_refuses_an_absurd_batch_and_changes_nothing(
+    app: Flask, week: dict[str, int], size: int
+) -> None:
+    before = rows_left(app)
+    with app.app_context(), pytest.raises(ValueError, match="batch_size"):
+        prune_recordings(batch_size=size)
+    assert rows_left(app) == before
+
+
+def test_the_job_follows_a_plan_changed_since_it_read_the_devices(
+    app: Flask, contractor: Account
+) -> None:
+    with app.app_context():
+        device = camera_on(contractor.contract_id, Plan.RECORDING_30)
+        ten_days = record(device, tokyo(TODAY - dt.timedelta(days=10)))
+        # The job read it as 録画 7日; it is 録画 30日 by the time the batch runs.
+        pruning = retention.Pruning()
+        removed = retention._prune_batch(Plan.RECORDING_7, [device.id], TODAY, 100, pruning)
+    assert removed == 0 and rows_left(app) == {ten_days}
+
+
+def test_two_jobs_at_once_remove_each_recording_once(app: Flask, week: dict[str, int]) -> None:
+    results: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                results.append(prune_recordings(batch_size=1).recordings)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sum(results) == 2  # the two recordings 8 and 9 days old
+    assert len(rows_left(app)) == 8
+
+
+def test_prune_recordings_command(app: Flask, week: dict[str, int]) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["prune-recordings"])
+    assert result.exit_code == 0, result.output
+    assert "2 recording(s) and 2 file(s) removed" in result.output
+    assert "0 recording(s) and 0 file(s) removed" in runner.invoke(args=["prune-recordings"]).output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "0 is not in the range 1<=x<=10000"),
+        (["--batch-size", "-5"], "-5 is not in the range 1<=x<=10000"),
+        (["--batch-size", "1000000000"], "1000000000 is not in the range 1<=x<=10000"),
+        (["--batch-size", "many"], "'many' is not a valid integer"),
+        (["--every", "0"], "0 is not in the range 1<=x<=86400"),
+        (["--every", "999999999"], "999999999 is not in the range 1<=x<=86400"),
+    ],
+)
+def test_the_command_refuses_bad_options_and_changes_nothing(
+    app: Flask, week: dict[str, int], args: list[str], message: str
+) -> None:
+    before = rows_left(app)
+    result = app.test_cli_runner().invoke(args=["prune-recordings", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert rows_left(app) == before
 
 
 def test_the_export_holds_no_expired_recording(logged_in: Client, week: dict[str, int]) -> None:
