@@ -97,15 +97,6 @@ def kept(plan: PlanOf, today: dt.date | None = None) -> ColumnElement[bool]:
     return or_(*(and_(plan == each, kept(each, today)) for each in Plan))
 
 
-def on_plan(plan: Plan) -> ColumnElement[bool]:
-    """The recording's device is (still) on *plan*."""
-    return exists().where(
-        Device.id == Recording.device_id,
-        Licence.id == Device.licence_id,
-        Licence.plan == plan,
-    )
-
-
 @dataclass
 class Pruning:
     """What a run of prune_recordings removed: rows, and the objects they named."""
@@ -155,12 +146,17 @@ def _prune_batch(
 ) -> int:
     """Delete up to *batch_size* recordings of *device_ids* that *plan* no longer keeps.
 
-    The plan is checked again in the DELETE itself: a device moved to another plan since
-    its window was read follows the new one. Returns how many rows went.
+    The plan is read again in the DELETE itself: a device moved to another plan since its
+    window was read follows the new one. Returns how many rows went.
     """
+    still_on_plan = (
+        select(Device.id)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(Device.id.in_(device_ids), Licence.plan == plan)
+    )
     expired = (
         select(Recording.id)
-        .where(Recording.device_id.in_(device_ids), ~kept(plan, today), on_plan(plan))
+        .where(Recording.device_id.in_(still_on_plan), ~kept(plan, today))
         .limit(batch_size)
         # Its own FROM: not the DELETE's table, which it would otherwise correlate to.
         .correlate(None)
