@@ -94,6 +94,7 @@ def live(device_id: int) -> Response:
         blocks=("live_image",),
         device=device,
         image=newest_image(device),
+        live_url=url_for("recordings.live", device_id=device.id),
         paused=paused,
         refresh_seconds=LIVE_REFRESH_SECONDS,
         back_url=_back_url(device.id),

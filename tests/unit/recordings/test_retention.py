@@ -274,6 +274,7 @@ def test_the_live_view_shows_the_newest_image_and_asks_again_by_itself(
     swap = logged_in.get(f"/devices/{device}/live", headers={"HX-Request": "true"})
     fragment = swap.get_data(as_text=True)
     assert fragment.lstrip().startswith('<figure id="live-image"')
+    assert f'hx-get="/devices/{device}/live"' in fragment  # and so on, every 10 s
     assert "<h1" not in fragment and f"/recordings/{live['newest']}/content" in fragment
     assert "HX-Request" in swap.headers["Vary"]
     # Paused, it no longer asks.
