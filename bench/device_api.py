@@ -29,15 +29,24 @@ from bench.run import ROOT, environment, flask, free_port, run_wrk, start_server
 EMAIL = "api-bench@example.com"
 PASSWORD = "bench passphrase 2026"
 
+# The devices whose plan records: a ライブ映像 device keeps only its newest image, so its
+# uploads replace each other and could not all be found stored afterwards.
 ISSUE_SECRETS = """
 import json
 from webapp import create_app
+from webapp.enums import Plan
 from webapp.extensions import db
-from webapp.models import Device
+from webapp.models import Device, Licence
 from webapp.services.device_reports import issue_api_secret
 app = create_app()
 with app.app_context():
-    devices = db.session.query(Device).order_by(Device.id).all()
+    devices = (
+        db.session.query(Device)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(Licence.plan != Plan.LIVE)
+        .order_by(Device.id)
+        .all()
+    )
     secrets = [{"id": d.id, "secret": issue_api_secret(d)} for d in devices]
     db.session.commit()
 print(json.dumps(secrets))

@@ -57,6 +57,13 @@ class RecordingStatus(LabelledEnum):
     CONTINUOUS = "continuous", N_("常時録画中")
     SCHEDULED = "scheduled", N_("スケジュール録画中")
     STOPPED = "stopped", N_("録画停止中")
+    # Not reported by devices: what a plan that keeps no recordings reads as (see models).
+    NONE = "none", N_("録画なし")
+
+    @classmethod
+    def reported(cls) -> tuple[RecordingStatus, ...]:
+        """The statuses a device reports of itself (録画なし is the portal's reading of a plan)."""
+        return (cls.CONTINUOUS, cls.SCHEDULED, cls.STOPPED)
 
 
 class ServiceStatus(LabelledEnum):
@@ -68,11 +75,33 @@ class ServiceStatus(LabelledEnum):
 
 
 class Plan(LabelledEnum):
-    """加入サービス: what a licence entitles its device to."""
+    """加入サービス: what a licence entitles its device to, and so what the portal keeps of it."""
 
     LIVE = "live", N_("ライブ映像")
     RECORDING_7 = "rec7", N_("録画 7日")
     RECORDING_30 = "rec30", N_("録画 30日")
+
+    @property
+    def retention_days(self) -> int | None:
+        """How many days of recordings the plan keeps; None: no history at all.
+
+        A plan without history keeps only the device's newest still image. What the
+        days mean, in SQL, is services/retention.py.
+        """
+        return PLAN_RETENTION_DAYS[self]
+
+    @property
+    def keeps_recordings(self) -> bool:
+        """Whether the plan keeps a recording history (録画一覧, clips); ライブ映像 does not."""
+        return self.retention_days is not None
+
+
+# The plans as data: each one's recording history, in the service's days.
+PLAN_RETENTION_DAYS: dict[Plan, int | None] = {
+    Plan.LIVE: None,
+    Plan.RECORDING_7: 7,
+    Plan.RECORDING_30: 30,
+}
 
 
 class LicenceState(LabelledEnum):

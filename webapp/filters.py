@@ -53,16 +53,18 @@ class ReportsStatus(Protocol):
     @property
     def comm_status(self) -> CommStatus: ...
 
-    @property
-    def recording_status(self) -> RecordingStatus: ...
+    def effective_recording_status(self) -> RecordingStatus: ...
 
 
 def recording_badge(device: ReportsStatus) -> Markup:
-    """録画状態 as a badge, muted while the device has never connected.
+    """録画状態 as a badge (as the device's plan reads it), muted while it has never connected.
 
     Until its first heartbeat a device has reported nothing: its 録画状態 is only the default.
     """
-    return badge(device.recording_status, muted=device.comm_status is CommStatus.NEVER_CONNECTED)
+    return badge(
+        device.effective_recording_status(),
+        muted=device.comm_status is CommStatus.NEVER_CONNECTED,
+    )
 
 
 def is_offline(status: LabelledEnum) -> bool:

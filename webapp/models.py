@@ -325,6 +325,15 @@ class Device(Model):
         """Return サービス稼働状態 as the contractor sees it: a lapsed licence stops the service."""
         return service_status(self.service_status, self.licence.effective_state(today))
 
+    def effective_recording_status(self) -> RecordingStatus:
+        """Return 録画状態 as the contractor sees it: a plan without recordings reads 録画なし."""
+        return recording_status(self.recording_status, self.licence.plan)
+
+    @property
+    def keeps_recordings(self) -> bool:
+        """Whether the device's plan keeps a recording history (録画一覧); ライブ映像 does not."""
+        return self.licence.plan.keeps_recordings
+
     def notifies(self, event: str) -> bool:
         """Whether the notification setting for *event* ("on_comm_change", ...) is on.
 
@@ -380,6 +389,20 @@ def service_status(stored: ServiceStatus, licence: LicenceState) -> ServiceStatu
     """The rule for サービス稼働状態: a lapsed (expired or revoked) licence stops the service."""
     if licence in {LicenceState.EXPIRED, LicenceState.REVOKED}:
         return ServiceStatus.SUSPENDED
+    return stored
+
+
+def recording_status(stored: RecordingStatus, plan: Plan) -> RecordingStatus:
+    """The rule for 録画状態: what the device reported, as far as its plan keeps recordings.
+
+    A plan that keeps none (ライブ映像) reads 録画なし whatever the device says; a device
+    that last reported under such a plan, and has not reported since, has recorded nothing
+    yet under its new one (録画停止中).
+    """
+    if not plan.keeps_recordings:
+        return RecordingStatus.NONE
+    if stored is RecordingStatus.NONE:
+        return RecordingStatus.STOPPED
     return stored
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from webapp.dev.demo import seed_demo
+from webapp.enums import Plan
 from webapp.extensions import db
 from webapp.models import Device
 
@@ -25,6 +26,7 @@ class DemoDevice:
     domain: str
     is_camera: bool
     camera_admin_password: str | None
+    plan: Plan  # 加入サービス: what the portal keeps of its recordings
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def make_demo_contract(app: Flask, devices: int) -> DemoContract:
                 domain=row.domain,
                 is_camera=row.is_camera,
                 camera_admin_password=row.camera_admin_password,
+                plan=row.licence.plan,
             )
             for row in rows
         )

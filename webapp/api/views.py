@@ -89,13 +89,16 @@ def device_summary(device: Device) -> dict[str, object]:
         "name": device.name,
         "domain": device.domain,
         "comm_status": device.comm_status.value,
-        "recording_status": device.recording_status.value,
+        "recording_status": device.effective_recording_status().value,
         "service_status": device.effective_service_status().value,
         "last_heartbeat_at": _iso(device.last_heartbeat_at),
         "licence": {
             "state": licence.effective_state().value,
             "plan": licence.plan.value,
             "ends_on": licence.ends_on.isoformat(),
+            # What the plan keeps: ライブ映像 records nothing (only the newest still image).
+            "records": licence.plan.keeps_recordings,
+            "retention_days": licence.plan.retention_days,
         },
         "heartbeat_interval_seconds": heartbeat_interval(),
         # Set while the device still speaks with the secret it had before 機器設定.
@@ -151,8 +154,9 @@ def device_heartbeat(device_id: int) -> Response:
     body = _json_object()
     recording = body.get("recording")
     if recording is not None:
-        if not isinstance(recording, str) or recording not in {s.value for s in RecordingStatus}:
-            allowed = ", ".join(s.value for s in RecordingStatus)
+        reported = RecordingStatus.reported()
+        if not isinstance(recording, str) or recording not in {s.value for s in reported}:
+            allowed = ", ".join(s.value for s in reported)
             raise ApiRefused(422, "invalid_recording", f"'recording' must be one of: {allowed}.")
         recording = RecordingStatus.of(recording)
     heartbeat(device, recording, request.remote_addr)
@@ -165,7 +169,7 @@ def device_heartbeat(device_id: int) -> Response:
 def upload_recording(device_id: int) -> Response:
     """Store a still image or a clip: the body is the file, its type in Content-Type."""
     device = _device(device_id)
-    contract_id = device.contract_id
+    contract_id, plan = device.contract_id, device.licence.plan
     # No transaction stays open while a camera's uplink sends up to RECORDING_MAX_BYTES.
     fresh_snapshot()
     request.max_content_length = current_app.config["RECORDING_MAX_BYTES"]
@@ -183,6 +187,7 @@ def upload_recording(device_id: int) -> Response:
         content_type=request.mimetype,
         captured_at=captured_at,
         idempotency_key=idempotency_key,
+        plan=plan,
     )
     response = jsonify(recording_summary(upload.recording))
     response.status_code = 201 if upload.created else 200

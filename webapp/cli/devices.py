@@ -19,7 +19,8 @@ from .base import portal_command
 @click.argument(
     "status",
     type=click.Choice(
-        [s.value for s in CommStatus] + [s.value for s in RecordingStatus], case_sensitive=False
+        [s.value for s in CommStatus] + [s.value for s in RecordingStatus.reported()],
+        case_sensitive=False,
     ),
 )
 def record_status_command(device_id: int, status: str) -> None:

@@ -8,6 +8,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from faker import Faker
 from flask import current_app
@@ -34,6 +35,7 @@ from ..models import (
     NotificationSetting,
     Recording,
     User,
+    recording_status,
     utcnow,
 )
 from ..passwords import hash_password
@@ -81,6 +83,56 @@ PLACES = [
 ]
 PANASONIC_OUI = "008045"
 RECORDINGS_PER_DEVICE = 3
+
+
+# The plans of the demo's devices, in turn: one device in five has ライブ映像 only, and
+# small demos (up to four devices) record.
+DEMO_PLANS = (Plan.RECORDING_30, Plan.RECORDING_7, Plan.RECORDING_30, Plan.RECORDING_7, Plan.LIVE)
+
+
+@dataclass(frozen=True)
+class DemoState:
+    """A demo device's statuses, which agree with each other and with its dates."""
+
+    comm: CommStatus
+    recording: RecordingStatus
+    service: ServiceStatus
+    setup: dt.datetime | None  # 機器設定, after the service started and before now
+    heard: dt.datetime | None  # its last heartbeat, for a device that has gone silent
+
+
+def _demo_state(rng: random.Random, plan: Plan, started_on: dt.date, now: dt.datetime) -> DemoState:
+    """Draw a demo device's statuses: never set up, gone silent, or online and recording.
+
+    An online device's last heartbeat is left unset: the demo has no cameras behind it, and
+    sweep-status judges only devices that have reported, so they stay 通信中.
+    """
+    roll = rng.random()
+    if roll < 0.06:  # registered, never set up: it has reported nothing
+        recording = recording_status(RecordingStatus.STOPPED, plan)
+        return DemoState(
+            CommStatus.NEVER_CONNECTED, recording, ServiceStatus.AWAITING_SETUP, None, None
+        )
+    started = clock.start_of(started_on)
+    # Set up after the service started, and at least two days ago.
+    setup = started + (now - dt.timedelta(days=2) - started) * rng.random()
+    if roll < 0.16:  # gone silent a few hours or days ago, some time after its setup
+        heard = now - (now - setup) * rng.uniform(0.01, 0.5)
+        heard = max(heard, now - dt.timedelta(days=5))
+        recording = RecordingStatus.STOPPED
+        return DemoState(
+            CommStatus.OFFLINE,
+            recording_status(recording, plan),
+            ServiceStatus.ACTIVE,
+            setup,
+            heard,
+        )
+    recording = rng.choice(
+        [RecordingStatus.CONTINUOUS, RecordingStatus.CONTINUOUS, RecordingStatus.SCHEDULED]
+    )
+    return DemoState(
+        CommStatus.ONLINE, recording_status(recording, plan), ServiceStatus.ACTIVE, setup, None
+    )
 
 
 @dataclass
@@ -213,14 +265,15 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
             for address in (email, f"{local}+alerts@{domain}")
         )
 
-        licence_rows = []
-        for _ in range(devices):
-            starts_on = today - dt.timedelta(days=rng.randrange(0, 360))
+        licence_rows: list[dict[str, Any]] = []
+        for i in range(devices):
+            # Registered some days ago (its service started then), never in the future.
+            starts_on = today - dt.timedelta(days=rng.randrange(3, 360))
             licence_rows.append(
                 {
                     "key": new_licence_key(),
                     "contract_id": contract.id,
-                    "plan": rng.choice(list(Plan)),
+                    "plan": DEMO_PLANS[i % len(DEMO_PLANS)],
                     "starts_on": starts_on,
                     "ends_on": starts_on + dt.timedelta(days=364),
                     "state": LicenceState.IN_USE,
@@ -242,31 +295,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         device_rows = []
         for i, (licence_id, licence) in enumerate(zip(licence_ids, licence_rows, strict=True)):
             kind = DeviceKind.RECORDER if rng.random() < 0.15 else DeviceKind.CAMERA
-            roll = rng.random()
-            if roll < 0.06:  # registered, never set up
-                comm, recording, service, setup = (
-                    CommStatus.NEVER_CONNECTED,
-                    RecordingStatus.STOPPED,
-                    ServiceStatus.AWAITING_SETUP,
-                    None,
-                )
-            elif roll < 0.16:
-                comm, recording, service = (
-                    CommStatus.OFFLINE,
-                    RecordingStatus.STOPPED,
-                    ServiceStatus.ACTIVE,
-                )
-                setup = now - dt.timedelta(days=rng.randrange(1, 300))
-            else:
-                comm, service = CommStatus.ONLINE, ServiceStatus.ACTIVE
-                recording = rng.choice(
-                    [
-                        RecordingStatus.CONTINUOUS,
-                        RecordingStatus.CONTINUOUS,
-                        RecordingStatus.SCHEDULED,
-                    ]
-                )
-                setup = now - dt.timedelta(days=rng.randrange(1, 300), minutes=rng.randrange(1440))
+            state = _demo_state(rng, licence["plan"], licence["starts_on"], now)
             camera = kind is DeviceKind.CAMERA
             own_list_pair = camera and rng.random() < 0.5
             device_rows.append(
@@ -279,18 +308,19 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
                     "mac": f"{PANASONIC_OUI}{macs[i]:06X}",
                     # The contract's id keeps them apart from every other contract's devices.
                     "domain": f"cam{i + 1:05d}-c{contract.id}.{domain_suffix}",
-                    "global_ip": f"203.0.113.{rng.randrange(1, 255)}" if setup else None,
+                    "global_ip": f"203.0.113.{rng.randrange(1, 255)}" if state.setup else None,
                     "camera_admin_user": "admin" if camera else None,
                     "camera_admin_password": fake.password(length=12) if camera else None,
                     # Half the cameras have a separate viewing account; the rest use the admin pair.
                     "camera_list_user": "viewer" if own_list_pair else None,
                     "camera_list_password": fake.password(length=12) if own_list_pair else None,
-                    "service_started_on": licence["starts_on"] if setup else None,
-                    "comm_status": comm,
-                    "recording_status": recording,
-                    "service_status": service,
-                    "setup_completed_at": setup,
-                    "created_at": now,
+                    "service_started_on": licence["starts_on"],
+                    "comm_status": state.comm,
+                    "recording_status": state.recording,
+                    "service_status": state.service,
+                    "setup_completed_at": state.setup,
+                    "last_heartbeat_at": state.heard,
+                    "created_at": clock.start_of(licence["starts_on"]),
                 }
             )
         device_ids = (
@@ -319,10 +349,14 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         images = _images(rng)
         recording_rows = []
         files: list[tuple[str, bytes]] = []
-        for device_id, row in zip(device_ids, device_rows, strict=True):
+        for device_id, row, licence in zip(device_ids, device_rows, licence_rows, strict=True):
             if row["setup_completed_at"] is None:
                 continue
-            for n in range(RECORDINGS_PER_DEVICE):
+            # What the plan keeps: ライブ映像 only the newest still image, 録画 N日 a few
+            # recent ones, all taken after 機器設定 and up to the device's last report.
+            latest = row["last_heartbeat_at"] or now
+            count = RECORDINGS_PER_DEVICE if licence["plan"].keeps_recordings else 1
+            for n in range(count):
                 data = rng.choice(images)
                 key = f"{storage.device_prefix(contract.id, device_id)}/demo-{n}.png"
                 files.append((key, data))
@@ -330,7 +364,7 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
                     {
                         "device_id": device_id,
                         "kind": RecordingKind.IMAGE,
-                        "captured_at": now - dt.timedelta(minutes=15 * n + rng.randrange(15)),
+                        "captured_at": latest - dt.timedelta(minutes=15 * n + rng.randrange(15)),
                         "content_type": "image/png",
                         "size_bytes": len(data),
                         "storage_key": key,

@@ -43,6 +43,7 @@ from ..models import (
     format_mac,
     licence_state,
     mask_key,
+    recording_status,
     service_status,
 )
 from ..paging import Pagination
@@ -202,7 +203,7 @@ class ListedDevice:
     """A device as a list or the portal shows it: its columns, not a whole ORM object.
 
     A page shows fifty; reading plain rows costs a fraction of building entities. The
-    rules (licence state, service status) are the models' own functions.
+    rules (licence state, service status, 録画状態) are the models' own functions.
     """
 
     id: int
@@ -232,6 +233,13 @@ class ListedDevice:
 
     def effective_service_status(self, today: dt.date | None = None) -> ServiceStatus:
         return service_status(self.stored_service_status, self.licence_state(today))
+
+    def effective_recording_status(self) -> RecordingStatus:
+        return recording_status(self.recording_status, self.plan)
+
+    @property
+    def keeps_recordings(self) -> bool:
+        return self.plan.keeps_recordings
 
 
 LISTED_COLUMNS = (

@@ -179,7 +179,7 @@ def delete(device_id: int) -> Response:
     form = DeleteDeviceForm()
     if not form.validate_on_submit():
         # How many recordings the deletion takes, offered for download first.
-        recordings = count_device_recordings(device.id)
+        recordings = count_device_recordings(device)
         return render_form("devices/delete.html", form, recordings=recordings, **context)
     name = device.name
     mail = delete_device(device, reason=(form.reason.data or "").strip())

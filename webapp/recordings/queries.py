@@ -1,7 +1,11 @@
-"""Finding recordings, always through a device the viewer may see (or the contract's own).
+"""Finding recordings, always through a device the viewer may see, and as its plan keeps them.
 
 Every query of recordings is here, those of the archives included, so that what may be
-listed, served or exported is decided in one module.
+listed, served or exported is decided in one module. What a plan keeps is one rule
+(services/retention.py): 録画一覧, its counts, its viewer, the downloads and the archives
+read the device's history (`in_history`); the bytes are served for what the plan keeps
+(`kept`: the history, or a ライブ映像 device's newest still image). A recording past its
+plan's days is gone from the moment it expires, before the retention job removes it.
 """
 
 from __future__ import annotations
@@ -12,20 +16,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
-from sqlalchemy import UnaryExpression, func, select, tuple_
+from sqlalchemy import UnaryExpression, and_, func, select, tuple_
 
 from .. import clock
 from ..archives import ArchivedRecording
 from ..enums import RecordingKind
 from ..extensions import db
-from ..models import Device, Recording
+from ..models import Device, Licence, Recording
 from ..paging import Pagination
+from ..services.retention import in_history, kept
 
 
-def get_recording(device: Device, recording_id: int) -> Recording:
-    """Return one of the device's recordings, or 404."""
+def get_recording(device: Device, recording_id: int, *, history: bool = True) -> Recording:
+    """Return one of the device's recordings that its plan keeps, or 404.
+
+    With *history* (録画一覧's viewer), only a recording of the device's history; without
+    it (the bytes), also what else the plan keeps: a ライブ映像 device's newest image.
+    """
+    plan = device.licence.plan
     recording = db.session.scalar(
-        select(Recording).where(Recording.id == recording_id, Recording.device_id == device.id)
+        select(Recording).where(
+            Recording.id == recording_id,
+            Recording.device_id == device.id,
+            in_history(plan) if history else kept(plan),
+        )
     )
     if recording is None:
         abort(404)
@@ -36,19 +50,17 @@ def newest_first() -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
     return Recording.captured_at.desc(), Recording.id.desc()
 
 
-def recordings_page(device: Device, page: int, per_page: int) -> tuple[list[Recording], Pagination]:
-    """One page of the device's recordings, newest first."""
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(Recording).where(Recording.device_id == device.id)
-        )
-        or 0
-    )
+def recordings_page(
+    device: Device, page: int, per_page: int, today: dt.date | None = None
+) -> tuple[list[Recording], Pagination]:
+    """One page of the device's recording history, newest first."""
+    history = (Recording.device_id == device.id, in_history(device.licence.plan, today))
+    total = db.session.scalar(select(func.count()).select_from(Recording).where(*history)) or 0
     pagination = Pagination.clamp(page, per_page, total)
     items = list(
         db.session.scalars(
             select(Recording)
-            .where(Recording.device_id == device.id)
+            .where(*history)
             .order_by(*newest_first())
             .offset(pagination.offset)
             .limit(per_page)
@@ -57,25 +69,39 @@ def recordings_page(device: Device, page: int, per_page: int) -> tuple[list[Reco
     return items, pagination
 
 
-def neighbours(recording: Recording) -> tuple[int | None, int | None]:
-    """The ids of the next newer and the next older recording of the same device."""
-    same_device = Recording.device_id == recording.device_id
+def neighbours(device: Device, recording: Recording) -> tuple[int | None, int | None]:
+    """The ids of the next newer and the next older recording in the device's history."""
+    history = (Recording.device_id == recording.device_id, in_history(device.licence.plan))
     key = tuple_(Recording.captured_at, Recording.id)
     here = tuple_(recording.captured_at, recording.id)
     newer = db.session.scalar(
         select(Recording.id)
-        .where(same_device, key > here)
+        .where(*history, key > here)
         .order_by(Recording.captured_at, Recording.id)
         .limit(1)
     )
     older = db.session.scalar(
-        select(Recording.id).where(same_device, key < here).order_by(*newest_first()).limit(1)
+        select(Recording.id).where(*history, key < here).order_by(*newest_first()).limit(1)
     )
     return newer, older
 
 
-def latest_images(device_ids: Iterable[int]) -> dict[int, int]:
-    """Map each device to its newest still image (devices without one are left out).
+def newest_image(device: Device) -> Recording | None:
+    """The device's newest still image that its plan keeps (ライブ映像 keeps only that one)."""
+    return db.session.scalar(
+        select(Recording)
+        .where(
+            Recording.device_id == device.id,
+            Recording.kind == RecordingKind.IMAGE,
+            kept(device.licence.plan),
+        )
+        .order_by(*newest_first())
+        .limit(1)
+    )
+
+
+def latest_images(device_ids: Iterable[int], today: dt.date | None = None) -> dict[int, int]:
+    """Map each device to its newest still image that its plan keeps (others are left out).
 
     One statement for a whole page of tiles: a correlated subquery per device reads the
     (device, captured_at, id) index from its newest end.
@@ -85,13 +111,21 @@ def latest_images(device_ids: Iterable[int]) -> dict[int, int]:
         return {}
     newest = (
         select(Recording.id)
-        .where(Recording.device_id == Device.id, Recording.kind == RecordingKind.IMAGE)
+        .where(
+            Recording.device_id == Device.id,
+            Recording.kind == RecordingKind.IMAGE,
+            kept(Licence.plan, today or clock.today()),
+        )
         .order_by(*newest_first())
         .limit(1)
-        .correlate(Device)
+        .correlate(Device, Licence)
         .scalar_subquery()
     )
-    rows = db.session.execute(select(Device.id, newest).where(Device.id.in_(ids)))
+    rows = db.session.execute(
+        select(Device.id, newest)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(Device.id.in_(ids))
+    )
     return {device_id: recording_id for device_id, recording_id in rows if recording_id}
 
 
@@ -111,7 +145,7 @@ def page_of_day(device: Device, day: dt.date, per_page: int) -> DayJump:
     That is the page of the newest recording captured on that day or, when there is
     none, of the next older one; when nothing is that old, the last page.
     """
-    same_device = Recording.device_id == device.id
+    same_device = and_(Recording.device_id == device.id, in_history(device.licence.plan))
     start, end = clock.start_of(day), clock.start_of(day + dt.timedelta(days=1))
     newer, from_start = db.session.execute(
         select(
@@ -131,24 +165,27 @@ def page_of_day(device: Device, day: dt.date, per_page: int) -> DayJump:
     return DayJump(day, newer // per_page + 1, first.id, from_start > newer)
 
 
-def count_device_recordings(device_id: int) -> int:
-    """How many recordings of the device there are (what its deletion would delete)."""
+def count_device_recordings(device: Device) -> int:
+    """How many recordings the device's history holds (what its deletion would delete)."""
     return (
         db.session.scalar(
-            select(func.count()).select_from(Recording).where(Recording.device_id == device_id)
+            select(func.count())
+            .select_from(Recording)
+            .where(Recording.device_id == device.id, in_history(device.licence.plan))
         )
         or 0
     )
 
 
 def count_contract_recordings(contract_id: int) -> int:
-    """How many recordings the contract's devices have (what withdrawal would delete)."""
+    """How many recordings the histories of the contract's devices hold (withdrawal deletes)."""
     return (
         db.session.scalar(
             select(func.count())
             .select_from(Recording)
             .join(Device, Device.id == Recording.device_id)
-            .where(Device.contract_id == contract_id)
+            .join(Licence, Device.licence_id == Licence.id)
+            .where(Device.contract_id == contract_id, in_history(Licence.plan))
         )
         or 0
     )
@@ -165,22 +202,23 @@ ARCHIVED_COLUMNS = (
 
 
 def recordings_of_device_to_archive(device: Device) -> list[ArchivedRecording]:
-    """Every recording of the device, oldest first, as an archive of them needs them."""
+    """The device's history, oldest first, as an archive of it needs it."""
     rows = db.session.execute(
         select(*ARCHIVED_COLUMNS)
         .join(Device, Device.id == Recording.device_id)
-        .where(Recording.device_id == device.id)
+        .where(Recording.device_id == device.id, in_history(device.licence.plan))
         .order_by(Recording.captured_at, Recording.id)
     )
     return [ArchivedRecording(*row) for row in rows]
 
 
 def recordings_of_contract_to_archive(contract_id: int) -> list[ArchivedRecording]:
-    """Every recording of the contract's devices, device by device (by name), oldest first."""
+    """The histories of the contract's devices, device by device (by name), oldest first."""
     rows = db.session.execute(
         select(*ARCHIVED_COLUMNS)
         .join(Device, Device.id == Recording.device_id)
-        .where(Device.contract_id == contract_id)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(Device.contract_id == contract_id, in_history(Licence.plan))
         .order_by(Device.name, Device.id, Recording.captured_at, Recording.id)
     )
     return [ArchivedRecording(*row) for row in rows]

@@ -1,12 +1,13 @@
-"""録画一覧 and the viewer, and the recordings' bytes, for whoever may see the device.
+"""録画一覧 and its viewer, ライブ映像, and the recordings' bytes, for whoever may see the device.
 
-Downloads: one recording, for whoever may see its device; every recording of a device as
-a ZIP, for the contractor (offered before the device is deleted).
+Downloads: one recording, for whoever may see its device; every recording of a device's
+history as a ZIP, for the contractor (offered before the device is deleted).
 """
 
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, request, url_for
+from flask import abort, current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,6 +15,8 @@ from .. import clock, storage
 from ..access import contractor_required
 from ..archives import recording_download, safe_file_name, zip_download
 from ..devices.queries import get_device, get_visible_device
+from ..errors import render_error
+from ..models import Device
 from ..paging import parse_page
 from ..screens import form_status, render_screen
 from ..services.recordings import record_archive_download
@@ -23,6 +26,7 @@ from .queries import (
     DayJump,
     get_recording,
     neighbours,
+    newest_image,
     page_of_day,
     recording_to_download,
     recordings_of_device_to_archive,
@@ -30,6 +34,8 @@ from .queries import (
 )
 
 RECORDINGS_PER_PAGE = 48
+# How often the ライブ映像 view asks for the newest image (with JavaScript).
+LIVE_REFRESH_SECONDS = 10
 
 
 def _back_url(device_id: int) -> str:
@@ -39,11 +45,29 @@ def _back_url(device_id: int) -> str:
     return url_for("portal.index")
 
 
+def _with_history(device_id: int) -> Device:
+    """The device, if its plan keeps a recording history; else 404 (ライブ映像 keeps none)."""
+    device = get_visible_device(device_id, current_user)
+    if not device.keeps_recordings:
+        abort(
+            render_error(
+                404,
+                _("この機器の録画はありません。"),
+                _(
+                    "加入サービス「%(plan)s」では録画は保存されず、最新の画像だけが表示されます。",
+                    plan=device.licence.plan.label,
+                ),
+                link=(url_for("recordings.live", device_id=device.id), _("ライブ映像へ")),
+            )
+        )
+    return device
+
+
 @bp.get("/<id:device_id>/recordings")
 @login_required
 def index(device_id: int) -> Response:
     """録画一覧: a device's recordings, newest first; with 日付, from that day on."""
-    device = get_visible_device(device_id, current_user)
+    device = _with_history(device_id)
     form = RecordingDateForm(formdata=request.args)
     page = parse_page(request.args.get("page"))
     jump: DayJump | None = None
@@ -68,9 +92,9 @@ def index(device_id: int) -> Response:
 @login_required
 def view(device_id: int, recording_id: int) -> str:
     """One recording, with the next newer and older ones a click away."""
-    device = get_visible_device(device_id, current_user)
+    device = _with_history(device_id)
     recording = get_recording(device, recording_id)
-    newer, older = neighbours(recording)
+    newer, older = neighbours(device, recording)
     return render_template(
         "recordings/view.html",
         device=device,
@@ -84,7 +108,7 @@ def view(device_id: int, recording_id: int) -> str:
 @login_required
 def download(device_id: int, recording_id: int) -> Response:
     """One recording as a file to keep, streamed from storage, named by device and time."""
-    device = get_visible_device(device_id, current_user)
+    device = _with_history(device_id)
     recording = recording_to_download(device, recording_id)
     try:
         source = storage.stream(recording.storage_key)
@@ -110,12 +134,34 @@ def archive(device_id: int) -> Response:
     return zip_download(recordings, f"{name}-{today}.zip", fallback)
 
 
+@bp.get("/<id:device_id>/live")
+@login_required
+def live(device_id: int) -> Response:
+    """ライブ映像: the device's newest still image, asked for again every few seconds.
+
+    With JavaScript, htmx swaps in the image alone (until the viewer pauses it); without,
+    the page is read again by its link.
+    """
+    device = get_visible_device(device_id, current_user)
+    paused = request.args.get("auto") == "off"
+    return render_screen(
+        "recordings/live.html",
+        blocks=("live_image",),
+        device=device,
+        image=newest_image(device),
+        live_url=url_for("recordings.live", device_id=device.id),
+        paused=paused,
+        refresh_seconds=LIVE_REFRESH_SECONDS,
+        back_url=_back_url(device.id),
+    )
+
+
 @bp.get("/<id:device_id>/recordings/<id:recording_id>/content")
 @login_required
 def content(device_id: int, recording_id: int) -> Response:
-    """The recording's bytes, from whichever storage holds them."""
+    """The recording's bytes, from whichever storage holds them, while its plan keeps it."""
     device = get_visible_device(device_id, current_user)
-    recording = get_recording(device, recording_id)
+    recording = get_recording(device, recording_id, history=False)
     try:
         data = storage.read(recording.storage_key)
     except storage.RecordingMissing:

@@ -26,7 +26,7 @@ from ..database import fresh_snapshot, lock_for_update, unit_of_work
 from ..enums import CommStatus, LicenceState, RecordingStatus, Role, ServiceStatus
 from ..extensions import db
 from ..mail import Delivery, send_after_commit
-from ..models import Device, User, utcnow
+from ..models import Device, User, recording_status, utcnow
 from .notifications import recipients_of
 from .refusals import ApiRefused
 
@@ -172,6 +172,8 @@ def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None)
     """
     now = utcnow()
     ip = (ip or "")[:45] or None
+    if recording is not None:  # as the plan reads it: ライブ映像 records nothing (録画なし)
+        recording = recording_status(recording, device.licence.plan)
     wanted_recording = recording or device.recording_status
     setting_up = heartbeat_completes_setup(device)
     if not setting_up:
@@ -277,6 +279,8 @@ def report_status(
         )
         if still_silent:
             for status in statuses:
+                if isinstance(status, RecordingStatus):
+                    status = recording_status(status, device.licence.plan)
                 attribute = "comm_status" if isinstance(status, CommStatus) else "recording_status"
                 previous = getattr(device, attribute)
                 if previous is not status:

@@ -26,6 +26,7 @@ from ..models import (
     format_mac,
 )
 from ..spreadsheets import csv_bytes
+from .retention import in_history
 
 # Secrets are never exported: password hashes, camera passwords, tokens.
 NOTE = _l("パスワードとカメラのパスワードは含まれていません。")
@@ -47,11 +48,13 @@ def contract_data(contract_id: int) -> dict[str, Any]:
             .where(Device.contract_id == contract_id)
         )
     }
+    # Each device's recording history, as its own plan keeps it (expired ones never count).
     recordings: dict[int, int] = dict(
         db.session.execute(
             select(Recording.device_id, db.func.count(Recording.id))
             .join(Device, Device.id == Recording.device_id)
-            .where(Device.contract_id == contract_id)
+            .join(Licence, Licence.id == Device.licence_id)
+            .where(Device.contract_id == contract_id, in_history(Licence.plan))
             .group_by(Recording.device_id)
         ).all()
     )
@@ -103,7 +106,7 @@ def contract_data(contract_id: int) -> dict[str, Any]:
                 "camera_list_user": device.camera_list_user,
                 "service_started_on": _iso(device.service_started_on),
                 "comm_status": device.comm_status.label,
-                "recording_status": device.recording_status.label,
+                "recording_status": device.effective_recording_status().label,
                 "service_status": device.effective_service_status().label,
                 "setup_completed_at": _iso(device.setup_completed_at),
                 "licence_key": device.licence.key,

@@ -4,7 +4,8 @@
 An upload's object is written before its row, and a deletion's rows go in a transaction
 before its objects: a process killed in between leaves objects that no row names. They are
 harmless, and removed by the sweep, which works the same on every storage backend (a local
-folder, an S3 bucket).
+folder, an S3 bucket). What a device's plan keeps is services/retention.py: an upload the
+plan would not keep is refused, and a ライブ映像 device's new still image replaces the last.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import storage
 from ..audit import record_event
-from ..database import fresh_snapshot, unit_of_work
-from ..enums import RecordingKind
+from ..database import fresh_snapshot, lock_for_update, unit_of_work
+from ..enums import Plan, RecordingKind
 from ..extensions import db
 from ..models import Contract, Device, Recording, utcnow
 from .refusals import ApiRefused
+from .retention import history_start
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,32 @@ def _looks_like(content_type: str, data: bytes) -> bool:
     return len(data) >= 12 and data[4:8] == b"ftyp"
 
 
+def check_plan(
+    plan: Plan, kind: RecordingKind, captured_at: dt.datetime, today: dt.date | None = None
+) -> None:
+    """Refuse an upload that the device's plan would not keep, before anything is stored.
+
+    「ライブ映像」 keeps no recordings, only the newest still image: a clip is 403. Under
+    「録画 N日」 a recording captured before the plan's first day kept has expired already
+    (422): it would be neither listed nor served.
+    """
+    if not plan.keeps_recordings and kind is not RecordingKind.IMAGE:
+        raise ApiRefused(
+            403,
+            "plan_records_nothing",
+            f"The device's plan ({plan.value}) keeps no recordings, only the newest still "
+            "image: clips are not accepted.",
+        )
+    start = history_start(plan, today)
+    if start is not None and captured_at < start:
+        raise ApiRefused(
+            422,
+            "captured_too_long_ago",
+            f"The device's plan ({plan.value}) keeps recordings for {plan.retention_days} "
+            "days: this one has expired already.",
+        )
+
+
 def store_upload(
     device_id: int,
     contract_id: int,
@@ -111,11 +139,14 @@ def store_upload(
     content_type: str,
     captured_at: dt.datetime,
     idempotency_key: str,
+    plan: Plan,
 ) -> Upload:
     """Store one recording a device sent; a retry with the same key returns the first one.
 
     The object is written before its row: a process that dies in between leaves an object
-    that no row names, which gc-recordings removes; never a row without its object.
+    that no row names, which gc-recordings removes; never a row without its object. The
+    device's *plan* decides what is stored (check_plan); under ライブ映像 the new still
+    image replaces the device's earlier recordings, whose objects go after the commit.
     """
     if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise ApiRefused(
@@ -128,6 +159,7 @@ def store_upload(
     if existing is not None:
         return _replayed(existing, content_digest, content_type, captured_at)
     kind, extension = check_content(content_type, data)
+    check_plan(plan, kind, captured_at)
     # No transaction is open while the object is written (to S3, perhaps slowly).
     fresh_snapshot()
     key = (
@@ -148,8 +180,14 @@ def store_upload(
     # Should the commit fail without an answer (a lost connection), whether the row was
     # stored is unknown: the object stays, and gc-recordings removes it if no row names it.
     try:
-        with unit_of_work():
+        with unit_of_work() as work:
+            if not plan.keeps_recordings:
+                replaced = _make_way_for_still_image(device_id, captured_at)
+                work.after_commit(lambda: storage.remove(replaced))
             db.session.add(recording)
+    except ApiRefused:
+        storage.remove([key])
+        raise
     except IntegrityError as exc:
         storage.remove([key])
         existing = _find_upload(device_id, idempotency_key)
@@ -159,6 +197,40 @@ def store_upload(
         # The same upload, retried while this one was being stored: the first one wins.
         return _replayed(existing, content_digest, content_type, captured_at)
     return Upload(recording, created=True)
+
+
+def _make_way_for_still_image(device_id: int, captured_at: dt.datetime) -> list[str]:
+    """Delete a ライブ映像 device's recordings before its new still image; return their keys.
+
+    Its plan keeps only the newest image. The device's row is locked first, so that of two
+    uploads at once the second sees the first; an image older than the one kept is refused
+    (409), and a device deleted meanwhile is 404.
+    """
+    if not lock_for_update(db.session, Device, device_id):
+        raise ApiRefused(404, "not_found", "No such device.")
+    newer = db.session.scalar(
+        select(Recording.id)
+        .where(
+            Recording.device_id == device_id,
+            Recording.kind == RecordingKind.IMAGE,
+            Recording.captured_at > captured_at,
+        )
+        .limit(1)
+    )
+    if newer is not None:
+        raise ApiRefused(
+            409,
+            "newer_image_kept",
+            "The device's plan keeps only its newest still image, and a newer one is stored.",
+        )
+    return list(
+        db.session.scalars(
+            delete(Recording)
+            .where(Recording.device_id == device_id)
+            .returning(Recording.storage_key),
+            execution_options={"synchronize_session": False},
+        )
+    )
 
 
 def _find_upload(device_id: int, idempotency_key: str) -> Recording | None:

@@ -18,7 +18,7 @@ from tests.support.client import Account
 from tests.support.factories import DeviceFactory, add_recipient
 from tests.support.mail import Mailbox
 from webapp import clock, storage
-from webapp.enums import CommStatus, LicenceState, RecordingStatus, ServiceStatus
+from webapp.enums import CommStatus, LicenceState, Plan, RecordingStatus, ServiceStatus
 from webapp.extensions import db
 from webapp.models import Contract, Device, Recording, utcnow
 from webapp.services.device_reports import issue_api_secret
@@ -26,6 +26,9 @@ from webapp.services.device_reports import issue_api_secret
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+# Captured a few minutes ago (in Tokyo's time, as a camera there sends it): every plan keeps it.
+CAPTURED = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).replace(microsecond=0)
+CAPTURED_AT = CAPTURED.astimezone(dt.timezone(dt.timedelta(hours=9))).isoformat()
 
 
 @dataclass
@@ -75,7 +78,7 @@ def upload(
     *,
     content_type: str = "image/png",
     key: str | None = "upload-1",
-    captured_at: str | None = "2026-11-26T09:30:00+09:00",
+    captured_at: str | None = CAPTURED_AT,
 ) -> Any:
     headers = dict(device.auth)
     if key is not None:
@@ -335,7 +338,7 @@ def test_an_upload_is_stored_with_its_capture_time(
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     assert body["kind"] == kind and body["size_bytes"] == len(data)
-    assert body["captured_at"] == "2026-11-26T00:30:00+00:00"
+    assert body["captured_at"] == CAPTURED.isoformat()
     with app.app_context():
         recording = db.session.get(Recording, body["id"])
         assert recording.device_id == camera.id
@@ -797,6 +800,7 @@ def test_an_upload_for_a_device_deleted_meanwhile_is_404(app: Flask, camera: Api
                 content_type="image/png",
                 captured_at=utcnow(),
                 idempotency_key="late",
+                plan=Plan.RECORDING_7,
             )
     assert refused.value.status == 404
     # Its object does not stay behind.

@@ -9,9 +9,9 @@ from flask import Flask
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from webapp.enums import CommStatus, RecordingStatus
+from webapp.enums import CommStatus, Plan, RecordingStatus
 from webapp.filters import recording_badge
-from webapp.models import Device
+from webapp.models import Device, Licence
 
 
 def test_root_sends_visitors_to_login(client: Client) -> None:
@@ -61,7 +61,11 @@ def test_portal_pages_through_many_devices(
 def test_the_recording_badge_is_muted_until_the_device_first_connects(
     app: Flask, comm_status: CommStatus, muted: bool
 ) -> None:
-    device = Device(comm_status=comm_status, recording_status=RecordingStatus.STOPPED)
+    device = Device(
+        comm_status=comm_status,
+        recording_status=RecordingStatus.STOPPED,
+        licence=Licence(plan=Plan.RECORDING_7),
+    )
     with app.test_request_context():
         html = recording_badge(device)
     assert ("badge-muted" in html) is muted

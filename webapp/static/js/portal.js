@@ -54,6 +54,16 @@
     });
   });
 
+  // What works only with this script (ライブ映像's automatic refresh and its pause) comes
+  // hidden, marked data-needs-script, so that a page without JavaScript promises nothing.
+  function showScriptedParts() {
+    document.querySelectorAll("[data-needs-script][hidden]").forEach(function (element) {
+      element.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showScriptedParts);
+  document.addEventListener("htmx:afterSettle", showScriptedParts);
+
   // htmx keeps a copy of the page for Back and Forward. A list marked with
   // data-form-state says which conditions made it: the copy's search form gets those
   // values (not what was typed since), so a restored page shows a form and a list that
