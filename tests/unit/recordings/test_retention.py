@@ -7,8 +7,10 @@ expire; prune-recordings then removes their rows and objects, in batches, on bot
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,49 @@ def test_the_export_counts_each_device_by_its_own_plan(app: Flask, contractor: A
         devices = {row["name"]: row for row in contract_data(contractor.contract_id)["devices"]}
     assert {name: row["recordings"] for name, row in devices.items()} == {"週": 1, "月": 2, "生": 0}
     assert devices["生"]["recording_status"] == "録画なし"
+
+
+def test_what_is_saved_before_a_deletion_is_what_the_plan_keeps(
+    logged_in: Client, week: dict[str, int]
+) -> None:
+    device = week["device"]
+    delete_page = logged_in.get(f"/devices/{device}/delete").get_data(as_text=True)
+    assert "この機器の録画データ (8件) も削除されます。" in delete_page
+    kept = logged_in.get(f"/devices/{device}/recordings/{week['7d']}/download")
+    assert kept.status_code == 200 and kept.data == PNG
+    assert logged_in.get(f"/devices/{device}/recordings/{week['8d']}/download").status_code == 404
+    archive = logged_in.get(f"/devices/{device}/recordings.zip")
+    with zipfile.ZipFile(io.BytesIO(archive.get_data())) as opened:
+        names = opened.namelist()
+    oldest = TODAY - dt.timedelta(days=7)
+    assert len(names) == 8 and names[0] == f"倉庫/{oldest:%Y-%m-%d}_12-00-00.png"
+
+
+def test_the_contracts_archive_holds_each_devices_history_by_its_plan(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        for name, plan in (("週", Plan.RECORDING_7), ("月", Plan.RECORDING_30), ("生", Plan.LIVE)):
+            device = camera_on(contractor.contract_id, plan, name=name)
+            for days in (0, 10, 40):
+                record(device, tokyo(TODAY - dt.timedelta(days=days)))
+    notice = logged_in.get("/account/withdraw").get_data(as_text=True)
+    assert "すべての機器の録画データ (3件)" in notice
+    with zipfile.ZipFile(io.BytesIO(logged_in.get("/account/recordings.zip").get_data())) as zf:
+        folders = sorted(name.split("/")[0] for name in zf.namelist())
+    assert folders == ["月", "月", "週"]
+
+
+def test_a_jump_to_an_expired_day_finds_nothing_that_old(
+    logged_in: Client, week: dict[str, int]
+) -> None:
+    device = week["device"]
+    expired_day = TODAY - dt.timedelta(days=9)
+    html = logged_in.get(f"/devices/{device}/recordings?date={expired_day}").get_data(as_text=True)
+    assert "以前の録画はありません。" in html and "録画から表示しています" not in html
+    assert f'/recordings/{week["7d"]}"' in html
+    for days in (8, 9):
+        assert f'/recordings/{week[f"{days}d"]}"' not in html
 
 
 # --- ライブ映像 ------------------------------------------------------------------------------
