@@ -7,7 +7,7 @@ import secrets
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from flask import current_app
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ from .contracts import contractor_of
 from .device_reports import issue_api_secret, rotate_api_secret
 from .licences import KEY_IN_USE, usable_licence
 from .refusals import AlreadyDone, ContractGone, DeviceGone, LicenceLapsed, Refused
+from .retention import in_history
 
 
 class Registration(NamedTuple):
@@ -356,7 +357,16 @@ def delete_device(device: Device, *, reason: str = "") -> Delivery | None:
         # reads them (and it is deleted with them) or finds the device gone.
         if not lock_for_update(db.session, Device, device_id):
             raise DeviceGone(name)
-        recordings = cast(
+        # The mail counts what the confirmation offered to save: the plan's history.
+        recordings = (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Recording)
+                .where(Recording.device_id == device_id, in_history(device.licence.plan))
+            )
+            or 0
+        )
+        removed = cast(
             "CursorResult[Any]",
             db.session.execute(delete(Recording).where(Recording.device_id == device_id)),
         ).rowcount
@@ -381,7 +391,7 @@ def delete_device(device: Device, *, reason: str = "") -> Delivery | None:
             target_type="device",
             target_id=device_id,
             summary=name,
-            detail={"domain": domain, "recordings": recordings, "reason": reason[:1000]},
+            detail={"domain": domain, "recordings": removed, "reason": reason[:1000]},
         )
         if contractor is not None:
             mail = send_after_commit(

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory
+from tests.support.mail import Mailbox
 from webapp import clock, storage
 from webapp.enums import Plan, RecordingKind, RecordingStatus
 from webapp.extensions import db
@@ -214,6 +215,14 @@ def test_what_is_saved_before_a_deletion_is_what_the_plan_keeps(
         names = opened.namelist()
     oldest = TODAY - dt.timedelta(days=7)
     assert len(names) == 8 and names[0] == f"倉庫/{oldest:%Y-%m-%d}_12-00-00.png"
+
+
+def test_the_deletion_mail_counts_what_the_confirmation_offered(
+    logged_in: Client, week: dict[str, int], contractor: Account, smtp: Mailbox
+) -> None:
+    ticked = {"ack_licence": "y", "ack_data": "y"}
+    assert logged_in.post_form(f"/devices/{week['device']}/delete", ticked).status_code == 303
+    assert "録画データ 8件" in smtp.wait_for(contractor.email, "機器を削除しました").body
 
 
 def test_the_contracts_archive_holds_each_devices_history_by_its_plan(
