@@ -19,7 +19,7 @@ from tests.support.demo_contracts import DemoContract
 from tests.support.pages import login
 
 # Files rather than screens: images, downloads and exports.
-NOT_A_SCREEN = re.compile(r"/content$|\.(csv|json|zip)$")
+NOT_A_SCREEN = re.compile(r"/content$|/download$|\.(csv|json|zip)$")
 
 
 def shape(path: str) -> str:
@@ -49,7 +49,7 @@ def swap_every_part(page: Page, swapped: set[str]) -> None:
 def test_every_linked_screen_opens_cleanly(
     page: Page, js: bool, demo_contract: Callable[..., DemoContract]
 ) -> None:
-    contract = demo_contract(devices=3)
+    contract = demo_contract(devices=5)  # the fifth is on ライブ映像
     login(page, contract.email, contract.password)
 
     to_visit, visited, swapped = ["/"], set(), set[str]()
@@ -87,6 +87,7 @@ def test_every_linked_screen_opens_cleanly(
         "/devices/new",
         "/devices/N/recordings",
         "/devices/N/recordings/N",
+        "/devices/N/live",
         "/users",
         "/account",
         "/account/edit",
