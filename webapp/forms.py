@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Any
 
@@ -118,8 +119,19 @@ def email_field(label: str = _l("Eメールアドレス"), *, check_format: bool
     return EmailField(label, validators, filters=[stripped, lowered])
 
 
+# The days a date field accepts: from the first day a camera's clock can show (a camera whose
+# clock was reset says 1970) to the last day whose end the service's time zone can still
+# reckon (9999-12-31 in Tokyo ends after the last moment Python's datetime holds).
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9999, 12, 30)
+
+
 class JapaneseDateField(DateField):
-    """A YYYY-MM-DD date (what <input type=date> sends), refused in Japanese otherwise."""
+    """A YYYY-MM-DD date (what <input type=date> sends), refused in Japanese otherwise.
+
+    Only days from FIRST_DAY to LAST_DAY are taken: a day outside them cannot be turned into
+    a moment of the service's zone, and would fail in a query instead of next to the field.
+    """
 
     def __init__(self, label: str, validators: Any = None, **kwargs: Any) -> None:
         super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
@@ -129,6 +141,16 @@ class JapaneseDateField(DateField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError(_("日付は YYYY-MM-DD の形式で入力してください。")) from exc
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data and not FIRST_DAY <= self.data <= LAST_DAY:
+            raise ValidationError(
+                _(
+                    "日付は %(first)s から %(last)s までの間で入力してください。",
+                    first=FIRST_DAY.isoformat(),
+                    last=LAST_DAY.isoformat(),
+                )
+            )
 
 
 def posted_ids(name: str) -> set[int]:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask_babel import gettext as _
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional
 
 from ..forms import JapaneseDateField, PortalForm
 from ..i18n import lazy as _l
-
-# The days 録画一覧 can page to: the service's calendar, from the first day a camera's
-# clock can show (a camera whose clock was reset says 1970) to the last it can reckon.
-FIRST_DAY = dt.date(1970, 1, 1)
-LAST_DAY = dt.date(9999, 12, 30)
 
 
 class CalendarDateField(JapaneseDateField):
@@ -36,13 +30,3 @@ class RecordingDateForm(PortalForm):
         csrf = False
 
     date = CalendarDateField(_l("日付"), [Optional()])
-
-    def validate_date(self, field: CalendarDateField) -> None:
-        if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
-            raise ValidationError(
-                _(
-                    "日付は %(first)s から %(last)s までの間で入力してください。",
-                    first=FIRST_DAY.isoformat(),
-                    last=LAST_DAY.isoformat(),
-                )
-            )

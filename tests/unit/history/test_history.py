@@ -72,6 +72,9 @@ def test_history_refuses_bad_filters_with_messages(logged_in: Client) -> None:
         ("date_from=2026-13-01", "日付は YYYY-MM-DD の形式で入力してください。"),
         ("date_from=2026-05-02&date_to=2026-05-01", "終了日は開始日以降"),
         ("action=rm -rf", "一覧から選択してください。"),
+        # Days the service's zone cannot reckon are refused next to the field, not in a query.
+        ("date_from=0001-01-01", "日付は 1970-01-01 から 9999-12-30 までの間で入力してください。"),
+        ("date_to=9999-12-31", "日付は 1970-01-01 から 9999-12-30 までの間で入力してください。"),
     ):
         response = logged_in.get(f"/history?{query}")
         assert response.status_code == 422, query
