@@ -66,13 +66,15 @@ def rotate_api_secret(device: Device) -> str:
     now = utcnow()
     kept = device.old_api_secret_expires_at
     if kept is not None and kept > now:
-        old_digest = device.old_api_secret_digest
+        # The old secret keeps its own deadline: clicking 機器設定 again must not lengthen
+        # the life of a secret that may have leaked.
+        old_digest, old_expires_at = device.old_api_secret_digest, kept
     else:
-        old_digest = device.api_secret_digest
+        old_digest, old_expires_at = device.api_secret_digest, now + OLD_SECRET_GRACE
     secret = issue_api_secret(device)
     if old_digest is not None:
         device.old_api_secret_digest = old_digest
-        device.old_api_secret_expires_at = now + OLD_SECRET_GRACE
+        device.old_api_secret_expires_at = old_expires_at
     return secret
 
 

@@ -613,6 +613,21 @@ def test_a_second_setup_keeps_the_secret_the_device_still_uses(
     assert_json_error(beat(api, camera), 401)
 
 
+def test_a_second_setup_does_not_lengthen_the_old_secrets_life(
+    app: Flask, api: FlaskClient, camera: ApiDevice
+) -> None:
+    """機器設定 clicked again a day later: the secret in use still ends 24 hours after the first."""
+    clicked = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
+    with time_machine.travel(clicked, tick=False):
+        start_setup_of(app, camera.id)
+    with time_machine.travel(clicked + dt.timedelta(hours=20), tick=False):
+        newest = ApiDevice(camera.id, start_setup_of(app, camera.id), camera.contract_id)
+        assert beat(api, camera).status_code == 200
+    with time_machine.travel(clicked + dt.timedelta(hours=24), tick=False):
+        assert_json_error(beat(api, camera), 401)
+        assert beat(api, newest).status_code == 200
+
+
 def test_a_setup_after_the_device_moved_keeps_the_secret_it_moved_to(
     app: Flask, api: FlaskClient, camera: ApiDevice
 ) -> None:
