@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import clock
 from ..audit import ACTION_LABELS, describe, record_event
 from ..database import unit_of_work
 from ..extensions import db
@@ -33,7 +35,14 @@ NOTE = _l("パスワードとカメラのパスワードは含まれていませ
 
 
 def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    """A day as YYYY-MM-DD; a stored moment in the service's zone, with its offset.
+
+    Moments are stored as naive UTC: written as they are, a spreadsheet or a program would
+    read 03:00 of a login made at 12:00 Japan time.
+    """
+    if isinstance(value, dt.datetime):
+        return clock.local(value).isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def contract_data(contract_id: int) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import zipfile
@@ -11,6 +12,7 @@ from flask import Flask
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
+from webapp.extensions import db
 
 
 def test_export_links_on_the_withdrawal_screens(logged_in: Client) -> None:
@@ -53,6 +55,21 @@ def test_csv_export_is_a_zip_of_spreadsheet_friendly_files(
     assert devices.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(devices.decode("utf-8-sig"))))
     assert rows[0]["name"].startswith("'=")
+
+
+def test_export_writes_moments_in_the_service_zone_with_their_offset(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    with app.app_context():
+        device = DeviceFactory(contract_id=contractor.contract_id, name="玄関")
+        device.setup_completed_at = dt.datetime(
+            2026, 5, 1, 15, 30
+        )  # UTC: 00:30 on the 2nd in Tokyo
+        db.session.commit()
+    data = json.loads(logged_in.get("/account/export.json").data)
+    (exported,) = data["devices"]
+    assert exported["setup_completed_at"] == "2026-05-02T00:30:00+09:00"
+    assert all(e["occurred_at"].endswith("+09:00") for e in data["history"])
 
 
 def test_export_is_for_the_contractor_only(client: Client) -> None:
