@@ -54,10 +54,11 @@ def test_at_most_five_recipients(app: Flask, logged_in: Client, contractor: Acco
 
 
 def test_per_device_events_save_page_by_page(
-    app: Flask, logged_in: Client, contractor: Account
+    app: Flask, logged_in: Client, contractor: Account, stranger: Account
 ) -> None:
     with app.app_context():
         mine = DeviceFactory(contract_id=contractor.contract_id).id
+        theirs = DeviceFactory(contract_id=stranger.contract_id).id
     token = logged_in.csrf_token("/notifications")
     # Another contract's device in the post refuses all of it (see test_bulk_settings).
     response = logged_in.post(
