@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
@@ -61,25 +61,41 @@ def read_list_state(args: MultiDict[str, Any]) -> ListState:
     return ListState(form, search, parse_page(args.get("page")))
 
 
+AnySelect = Select[*tuple[Any, ...]]
+
+
 class Narrowed(NamedTuple):
     """The devices a search keeps, as a condition, with the counts 「表示件数」 shows."""
 
     condition: ColumnElement[bool]
+    parameters: dict[str, Any]  # the values of the condition's named parameters
     matching: int
     total: int
     pagination: Pagination
+
+    def page_of(self, statement: AnySelect) -> AnySelect:
+        """*statement* narrowed to the devices kept, on the page to show (by name)."""
+        return (
+            statement.where(self.condition)
+            .order_by(Device.name, Device.id)
+            .limit(self.pagination.per_page)
+            .offset(self.pagination.offset)
+            .params(**self.parameters)
+        )
 
 
 def narrow(contract_id: int, search: DeviceSearch, page: int, per_page: int) -> Narrowed:
     """Which of the contract's devices *search* keeps, and which page of them to show."""
     fold_case = db.session.get_bind().dialect.name != "sqlite"
-    condition: ColumnElement[bool] = Device.contract_id == contract_id
-    if not search.is_empty:
-        # The conditions hold their values as named parameters: fill them in here.
-        matches = search_condition(search.shape, fold_case=fold_case)
-        condition = and_(condition, matches.params(**search.parameters()))
+    # The conditions hold their values as named parameters, given with each statement.
+    condition = and_(
+        Device.contract_id == contract_id, search_condition(search.shape, fold_case=fold_case)
+    )
+    parameters = search.parameters()
     total = count_devices(contract_id)
     matching = total
     if not search.is_empty:
-        matching = db.session.scalar(select(func.count()).select_from(Device).where(condition)) or 0
-    return Narrowed(condition, matching, total, Pagination.clamp(page, per_page, matching))
+        counting = select(func.count()).select_from(Device).where(condition)
+        matching = db.session.scalar(counting, parameters) or 0
+    pagination = Pagination.clamp(page, per_page, matching)
+    return Narrowed(condition, parameters, matching, total, pagination)

@@ -26,12 +26,11 @@ def device_settings_page(
     """One page of the contract's devices that *search* keeps (by name), with their settings."""
     narrowed = narrow(contract_id, search or DeviceSearch(), page, per_page)
     rows = db.session.execute(
-        select(Device, NotificationSetting)
-        .outerjoin(NotificationSetting, NotificationSetting.device_id == Device.id)
-        .where(narrowed.condition)
-        .order_by(Device.name, Device.id)
-        .limit(per_page)
-        .offset(narrowed.pagination.offset)
+        narrowed.page_of(
+            select(Device, NotificationSetting).outerjoin(
+                NotificationSetting, NotificationSetting.device_id == Device.id
+            )
+        )
     ).all()
     return SettingsPage(
         [(device, setting) for device, setting in rows],

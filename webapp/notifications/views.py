@@ -71,7 +71,7 @@ def _notifications_screen(
 
 def _back_to_list(args: dict[str, Any]) -> Response:
     """Show the list at *args* after a save: its part again under htmx, else a 303."""
-    args = {key: value for key, value in args.items() if value is not None}
+    args = {key: str(value) for key, value in args.items() if value is not None}
     if swaps_into(SETTINGS_ID):
         return _notifications_screen(state=read_list_state(MultiDict(args)), saved=True)
     return see_other(url_for("notifications.index", **args))

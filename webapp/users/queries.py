@@ -57,15 +57,7 @@ def device_access_page(
 ) -> AccessPage:
     """One page of the device checklist of *user*'s detail screen, narrowed by *search*."""
     narrowed = narrow(user.contract_id, search or DeviceSearch(), page, per_page)
-    devices = list(
-        db.session.scalars(
-            select(Device)
-            .where(narrowed.condition)
-            .order_by(Device.name, Device.id)
-            .limit(per_page)
-            .offset(narrowed.pagination.offset)
-        )
-    )
+    devices = list(db.session.scalars(narrowed.page_of(select(Device))))
     allowed = set(
         db.session.scalars(
             select(UserDevice.device_id).where(

@@ -119,7 +119,7 @@ def _detail_screen(
 
 def _back_to_detail(user: User, args: dict[str, Any]) -> Response:
     """Show the checklist at *args* after a save: its part again under htmx, else a 303."""
-    args = {key: value for key, value in args.items() if value is not None}
+    args = {key: str(value) for key, value in args.items() if value is not None}
     if swaps_into(ACCESS_ID):
         state = read_list_state(MultiDict(args))
         return _detail_screen(user, _detail_context(user, state), saved=True)
