@@ -1,5 +1,5 @@
-"""通知メール設定 with 120 devices (three pages): an event switched for every device at once,
-ticks kept over paging, and a search that narrows the list."""
+"""Settings over 120 devices (three pages) in 通知メール設定 and a general user's devices:
+a switch for every device at once, ticks kept over paging, and a search that narrows."""
 
 from __future__ import annotations
 
@@ -10,12 +10,23 @@ from sqlalchemy import select
 
 from tests.e2e.test_notifications_flow import event_box, events, notify_on_every_event
 from tests.support.demo_contracts import DemoContract
+from tests.support.factories import UserFactory
 from tests.support.language import t
 from tests.support.live_portal import LivePortal
-from tests.support.pages import count_text, field, login, messages, open_manage, page_position
+from tests.support.pages import (
+    count_text,
+    field,
+    heading,
+    login,
+    messages,
+    open_manage,
+    page_position,
+    region,
+)
 from tests.support.screenshots import Shot
+from webapp.enums import Role
 from webapp.extensions import db
-from webapp.models import Device, NotificationSetting
+from webapp.models import Contract, Device, NotificationSetting, UserDevice
 
 DEVICES = 120  # three pages of fifty
 
@@ -111,3 +122,77 @@ def test_switch_an_event_for_every_device_over_three_pages(
     saved = stored_settings(live_portal, account.contract_id)
     assert {recording for _, recording in saved.values()} == {True}
     assert [name for name, (comm, _) in saved.items() if not comm] == [target.name]
+
+
+def make_general_user(live_portal: LivePortal, contract_id: int) -> tuple[int, str]:
+    with live_portal.app.app_context():
+        contract = db.session.get(Contract, contract_id)
+        user = UserFactory(
+            email=f"viewer-{contract_id}@example.com", contract=contract, role=Role.GENERAL
+        )
+        return user.id, user.email
+
+
+def allowed_names(live_portal: LivePortal, user_id: int) -> set[str]:
+    with live_portal.app.app_context():
+        return set(
+            db.session.scalars(
+                select(Device.name)
+                .join(UserDevice, UserDevice.device_id == Device.id)
+                .where(UserDevice.user_id == user_id)
+            )
+        )
+
+
+def test_choose_a_users_devices_over_three_pages(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    live_portal: LivePortal,
+    shot: Shot,
+) -> None:
+    account = demo_contract(devices=DEVICES)
+    devices = account.devices
+    user_id, email = make_general_user(live_portal, account.contract_id)
+    login(page, account.email, account.password)
+    open_manage(page, t("ユーザー管理"))
+    page.get_by_role("row").filter(has_text=email).get_by_role(
+        "link", name=t("詳細"), exact=True
+    ).click()
+    expect(heading(page, t("ユーザー情報"))).to_be_visible()
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_text(count_text(DEVICES, DEVICES))).to_be_visible()
+
+    # 「全120台を選択」 ticks the devices of every page.
+    access.get_by_role("button", name=t("全%(count)s台を選択", count=DEVICES)).click()
+    expect(messages(page)).to_contain_text(
+        t("全%(count)s台を閲覧できる機器に選択しました。", count=DEVICES)
+    )
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_role("checkbox", name=devices[0].name, exact=True)).to_be_checked()
+    assert allowed_names(live_portal, user_id) == {device.name for device in devices}
+
+    # 「選択した機器のみ」 with the first device unticked; 「次へ」 saves it, page 2 is intact.
+    access.get_by_role("radio", name=t("選択した機器のみ"), exact=True).check()
+    access.get_by_role("checkbox", name=devices[0].name, exact=True).uncheck()
+    access.get_by_role("button", name=t("次へ"), exact=True).click()
+    expect(messages(page)).to_contain_text(t("閲覧できる機器を変更しました。"))
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_text(page_position(2, 3))).to_be_visible()
+    expect(access.get_by_role("checkbox", name=devices[50].name, exact=True)).to_be_checked()
+    expect(access.get_by_role("radio", name=t("選択した機器のみ"), exact=True)).to_be_checked()
+    shot(page, "user-access-page-2")
+
+    # A search narrows the checklist to one device.
+    field(access, t("機器名")).fill(devices[0].name)
+    access.get_by_role("button", name=t("検索"), exact=True).click()
+    access = region(page, t("閲覧できる機器"))
+    expect(access.get_by_text(count_text(1, DEVICES))).to_be_visible()
+    expect(access.get_by_role("checkbox", name=devices[0].name, exact=True)).not_to_be_checked()
+    shot(page, "user-access-narrowed")
+    assert allowed_names(live_portal, user_id) == {device.name for device in devices[1:]}
+
+    # 「全120台の選択を解除」 unticks every device, the search kept.
+    access.get_by_role("button", name=t("全%(count)s台の選択を解除", count=DEVICES)).click()
+    expect(messages(page)).to_contain_text(t("全%(count)s台の選択を解除しました。", count=DEVICES))
+    expect(region(page, t("閲覧できる機器")).get_by_text(count_text(1, DEVICES))).to_be_visible()
+    assert allowed_names(live_portal, user_id) == set()
