@@ -163,7 +163,7 @@ def test_choose_a_users_devices_over_three_pages(
     expect(access.get_by_text(count_text(DEVICES, DEVICES))).to_be_visible()
 
     # 「全120台を選択」 ticks the devices of every page.
-    access.get_by_role("button", name=t("全%(count)s台を選択", count=DEVICES)).click()
+    access.get_by_role("button", name=t("全%(count)s台を選択", count=DEVICES), exact=True).click()
     expect(messages(page)).to_contain_text(
         t("全%(count)s台を閲覧できる機器に選択しました。", count=DEVICES)
     )
@@ -192,7 +192,9 @@ def test_choose_a_users_devices_over_three_pages(
     assert allowed_names(live_portal, user_id) == {device.name for device in devices[1:]}
 
     # 「全120台の選択を解除」 unticks every device, the search kept.
-    access.get_by_role("button", name=t("全%(count)s台の選択を解除", count=DEVICES)).click()
+    access.get_by_role(
+        "button", name=t("全%(count)s台の選択を解除", count=DEVICES), exact=True
+    ).click()
     expect(messages(page)).to_contain_text(t("全%(count)s台の選択を解除しました。", count=DEVICES))
     expect(region(page, t("閲覧できる機器")).get_by_text(count_text(1, DEVICES))).to_be_visible()
     assert allowed_names(live_portal, user_id) == set()
