@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from ..extensions import db
-from ..models import Device
+from ..models import AuditEvent, Device
 
 # A page shows fifty devices; a post naming more than this was not made by the page.
 MAX_POSTED_DEVICES = 500
@@ -23,10 +23,11 @@ def contract_devices(contract_id: int) -> int:
 
 
 def own_devices(contract_id: int, device_ids: set[int]) -> set[int]:
-    """Return *device_ids* when every one is a device of the contract, else answer 404.
+    """Return those of *device_ids* that are devices of the contract, or answer 404.
 
-    One count, whatever the number of ids. Another contract's device, or one that never
-    existed, refuses the whole post: nothing of it is saved.
+    Another contract's device, or one that never existed, refuses the whole post: nothing of
+    it is saved. A device this contract deleted since the page was shown (another tab) is
+    only left out. One statement when all are there, whatever the number of ids.
     """
     if len(device_ids) > MAX_POSTED_DEVICES:
         raise NotFound()
@@ -37,6 +38,23 @@ def own_devices(contract_id: int, device_ids: set[int]) -> set[int]:
         .select_from(Device)
         .where(Device.contract_id == contract_id, Device.id.in_(device_ids))
     )
-    if owned != len(device_ids):
+    if owned == len(device_ids):
+        return device_ids
+    present = set(
+        db.session.scalars(
+            select(Device.id).where(Device.contract_id == contract_id, Device.id.in_(device_ids))
+        )
+    )
+    missing = device_ids - present
+    deleted = set(
+        db.session.scalars(
+            select(AuditEvent.target_id).where(
+                AuditEvent.contract_id == contract_id,
+                AuditEvent.action == "device.delete",
+                AuditEvent.target_id.in_(missing),
+            )
+        )
+    )
+    if missing - deleted:
         raise NotFound()
-    return device_ids
+    return present

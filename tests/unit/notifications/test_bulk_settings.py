@@ -13,7 +13,8 @@ from tests.support.factories import DeviceFactory
 from tests.support.many_devices import add_many_devices
 from tests.support.statements import counted_statements
 from webapp.extensions import db
-from webapp.models import AuditEvent, NotificationSetting
+from webapp.models import AuditEvent, Device, NotificationSetting
+from webapp.services.devices import delete_device
 from webapp.services.notifications import EVENTS, set_event_for_all_devices
 
 HTMX = {"HX-Request": "true", "HX-Target": "device-settings"}
@@ -293,3 +294,20 @@ def test_every_event_has_its_switches(logged_in: Client, contractor: Account, ap
     page = logged_in.get("/notifications").get_data(as_text=True)
     for event in EVENTS:
         assert f'value="{event}:on"' in page and f'value="{event}:off"' in page
+
+
+def test_a_device_deleted_since_the_page_was_shown_is_left_out(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    ids = add_many_devices(app, contractor.contract_id, 3)
+    token = logged_in.csrf_token("/notifications")
+    with app.test_request_context():
+        device = db.session.get(Device, ids[0])
+        assert device is not None
+        delete_device(device)
+    response = logged_in.post(
+        "/notifications/devices",
+        data={"csrf_token": token, "shown": [str(i) for i in ids], "on_comm_change": []},
+    )
+    assert response.status_code == 303
+    assert settings_of(app, ids[1:]) == {i: (False, False, False) for i in ids[1:]}
