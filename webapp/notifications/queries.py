@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from ..devices.queries import count_devices
+from ..devices.narrowing import narrow
+from ..devices.queries import DeviceSearch
 from ..extensions import db
 from ..models import Device, NotificationSetting
 from ..paging import Pagination
@@ -14,18 +15,26 @@ from ..paging import Pagination
 
 class SettingsPage(NamedTuple):
     rows: list[tuple[Device, NotificationSetting | None]]
+    matching: int
+    total: int
     pagination: Pagination
 
 
-def device_settings_page(contract_id: int, page: int, per_page: int) -> SettingsPage:
-    """One page of the contract's devices (by name), each with its notification setting."""
-    pagination = Pagination.clamp(page, per_page, count_devices(contract_id))
+def device_settings_page(
+    contract_id: int, page: int, per_page: int, search: DeviceSearch | None = None
+) -> SettingsPage:
+    """One page of the contract's devices that *search* keeps (by name), with their settings."""
+    narrowed = narrow(contract_id, search or DeviceSearch(), page, per_page)
     rows = db.session.execute(
-        select(Device, NotificationSetting)
-        .outerjoin(NotificationSetting, NotificationSetting.device_id == Device.id)
-        .where(Device.contract_id == contract_id)
-        .order_by(Device.name, Device.id)
-        .limit(per_page)
-        .offset(pagination.offset)
+        narrowed.page_of(
+            select(Device, NotificationSetting).outerjoin(
+                NotificationSetting, NotificationSetting.device_id == Device.id
+            )
+        )
     ).all()
-    return SettingsPage([(device, setting) for device, setting in rows], pagination)
+    return SettingsPage(
+        [(device, setting) for device, setting in rows],
+        narrowed.matching,
+        narrowed.total,
+        narrowed.pagination,
+    )

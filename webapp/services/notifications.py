@@ -6,13 +6,15 @@ when a licence nears its end (services.licences).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, exists, insert, literal, select, update
+from werkzeug.exceptions import NotFound
 
 from ..audit import record_event
-from ..database import unit_of_work
+from ..database import lock_for_update, unit_of_work
 from ..extensions import db
 from ..i18n import lazy as _l
-from ..models import Device, NotificationRecipient, NotificationSetting
+from ..models import Contract, Device, NotificationRecipient, NotificationSetting
+from .device_sets import contract_devices, own_devices
 
 MAX_RECIPIENTS = 5
 EVENTS = {
@@ -52,33 +54,90 @@ def set_recipients(contract_id: int, emails: list[str]) -> list[str]:
     return unique
 
 
-def set_device_events(contract_id: int, shown: set[int], ticked: dict[str, set[int]]) -> int:
-    """Save the event checkboxes of the devices shown on one page; return how many changed."""
-    changed = 0
-    with unit_of_work():
-        owned = list(
-            db.session.scalars(
-                select(Device.id).where(Device.contract_id == contract_id, Device.id.in_(shown))
-            )
+def _add_missing_settings(devices: ColumnElement[bool]) -> None:
+    """Give the chosen devices that have no setting row one with the defaults (all on).
+
+    One INSERT … SELECT; the caller holds the contract's lock, so no other request adds
+    the same rows meanwhile.
+    """
+    missing = ~exists().where(NotificationSetting.device_id == Device.id)
+    db.session.execute(
+        insert(NotificationSetting).from_select(
+            ["device_id", *EVENTS],
+            select(Device.id, *(literal(True) for _ in EVENTS)).where(devices, missing),
         )
-        settings = {
-            setting.device_id: setting
-            for setting in db.session.scalars(
-                select(NotificationSetting).where(NotificationSetting.device_id.in_(owned))
+    )
+
+
+def set_device_events(contract_id: int, shown: set[int], ticked: dict[str, set[int]]) -> int:
+    """Save the event checkboxes of the devices shown on one page; return how many changed.
+
+    Only the *shown* devices change: a device of another page keeps its setting. Every
+    shown id must be the contract's (404 otherwise, nothing saved).
+    """
+    with unit_of_work():
+        if not lock_for_update(db.session, Contract, contract_id):
+            raise NotFound()
+        shown = own_devices(contract_id, shown)
+        if not shown:
+            return 0
+        wanted = {event: ticked.get(event, set()) & shown for event in EVENTS}
+        # The page's rows (at most a page) as they were, to tell what changes.
+        before = {
+            row.device_id: row
+            for row in db.session.execute(
+                select(
+                    NotificationSetting.device_id,
+                    *(getattr(NotificationSetting, event) for event in EVENTS),
+                ).where(NotificationSetting.device_id.in_(shown))
             )
         }
-        for device_id in owned:
-            setting = settings.get(device_id)
-            if setting is None:
-                setting = NotificationSetting(device_id=device_id)
-                db.session.add(setting)
-            values = {event: device_id in ticked.get(event, set()) for event in EVENTS}
-            if any(getattr(setting, event) != value for event, value in values.items()):
-                changed += 1
-                for event, value in values.items():
-                    setattr(setting, event, value)
+        changed = sum(
+            1
+            for device_id in shown
+            if device_id not in before
+            or any(
+                getattr(before[device_id], event) != (device_id in wanted[event])
+                for event in EVENTS
+            )
+        )
+        _add_missing_settings(Device.id.in_(shown))
+        db.session.execute(
+            update(NotificationSetting)
+            .where(NotificationSetting.device_id.in_(shown))
+            .values({event: NotificationSetting.device_id.in_(wanted[event]) for event in EVENTS}),
+            execution_options={"synchronize_session": False},
+        )
         if changed:
             record_event(
                 "notifications.devices", contract_id=contract_id, detail={"devices": changed}
             )
     return changed
+
+
+def set_event_for_all_devices(contract_id: int, event: str, on: bool) -> int:
+    """Switch one event on or off for every device of the contract; return how many devices.
+
+    Set-based (one INSERT … SELECT and one UPDATE), so a thousand devices cost what ten do.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    with unit_of_work():
+        if not lock_for_update(db.session, Contract, contract_id):
+            raise NotFound()
+        devices = contract_devices(contract_id)
+        owned = Device.contract_id == contract_id
+        _add_missing_settings(owned)
+        db.session.execute(
+            update(NotificationSetting)
+            .where(NotificationSetting.device_id.in_(select(Device.id).where(owned)))
+            .values({event: on}),
+            execution_options={"synchronize_session": False},
+        )
+        record_event(
+            "notifications.all_devices",
+            contract_id=contract_id,
+            summary=str(EVENTS[event]),
+            detail={"event": event, "on": on, "devices": devices},
+        )
+    return devices

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, exists, func, insert, literal, select
 
 from ..audit import record_event
 from ..database import lock_for_update, unit_of_work
@@ -14,6 +14,7 @@ from ..mail import Delivery, send_after_commit
 from ..models import Contract, Device, User, UserDevice
 from .contracts import email_in_use
 from .credentials import set_password_through_link
+from .device_sets import contract_devices, own_devices
 from .refusals import ContractGone, EmailTaken, SeatLimitReached, UserGone
 from .tokens import external_url, issue_token
 
@@ -148,24 +149,21 @@ def set_device_access(
     """Choose what a general user sees: every device, or the ticked ones.
 
     *shown* is the page of devices the contractor was looking at; only those change, so a
-    paged list can be saved page by page. Ids outside the contract are ignored.
+    paged list can be saved page by page. Every shown id must be the contract's device
+    (404 otherwise, nothing saved).
     """
     with unit_of_work():
+        if not lock_for_update(db.session, User, user.id):
+            raise UserGone(user.email)
+        shown = own_devices(user.contract_id, shown or set())
         user.all_devices = all_devices
         if shown:
-            owned = set(
-                db.session.scalars(
-                    select(Device.id).where(
-                        Device.contract_id == user.contract_id, Device.id.in_(shown)
-                    )
-                )
-            )
             db.session.execute(
                 delete(UserDevice).where(
-                    UserDevice.user_id == user.id, UserDevice.device_id.in_(owned)
+                    UserDevice.user_id == user.id, UserDevice.device_id.in_(shown)
                 )
             )
-            granted = owned & (allowed or set())
+            granted = shown & (allowed or set())
             if granted:
                 db.session.execute(
                     insert(UserDevice),
@@ -179,6 +177,41 @@ def set_device_access(
             summary=user.email,
             detail={"all": all_devices},
         )
+
+
+def set_access_to_every_device(user: User, *, allowed: bool) -> int:
+    """Tick (or untick) every device of the contract for *user*; return how many devices.
+
+    Set-based: one INSERT … SELECT of the devices not yet ticked, or one DELETE. The user's
+    row is locked first, so two such requests at once cannot insert the same rows.
+    """
+    with unit_of_work():
+        if not lock_for_update(db.session, User, user.id):
+            raise UserGone(user.email)
+        devices = contract_devices(user.contract_id)
+        if allowed:
+            ticked = exists().where(
+                UserDevice.user_id == user.id, UserDevice.device_id == Device.id
+            )
+            db.session.execute(
+                insert(UserDevice).from_select(
+                    ["user_id", "device_id"],
+                    select(literal(user.id), Device.id).where(
+                        Device.contract_id == user.contract_id, ~ticked
+                    ),
+                )
+            )
+        else:
+            db.session.execute(delete(UserDevice).where(UserDevice.user_id == user.id))
+        record_event(
+            "user.devices_all",
+            contract_id=user.contract_id,
+            target_type="user",
+            target_id=user.id,
+            summary=user.email,
+            detail={"allowed": allowed, "devices": devices},
+        )
+    return devices
 
 
 def set_language(user: User, language: str) -> None:

@@ -7,7 +7,8 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from ..access import found_or_gone
-from ..devices.queries import count_devices
+from ..devices.narrowing import narrow
+from ..devices.queries import DeviceSearch
 from ..enums import Role
 from ..extensions import db
 from ..models import Device, User, UserDevice
@@ -46,21 +47,17 @@ class AccessPage(NamedTuple):
 
     devices: list[Device]
     allowed: set[int]
+    matching: int
+    total: int
     pagination: Pagination
 
 
-def device_access_page(user: User, page: int, per_page: int) -> AccessPage:
-    """One page of the device checklist of *user*'s detail screen."""
-    pagination = Pagination.clamp(page, per_page, count_devices(user.contract_id))
-    devices = list(
-        db.session.scalars(
-            select(Device)
-            .where(Device.contract_id == user.contract_id)
-            .order_by(Device.name, Device.id)
-            .limit(per_page)
-            .offset(pagination.offset)
-        )
-    )
+def device_access_page(
+    user: User, page: int, per_page: int, search: DeviceSearch | None = None
+) -> AccessPage:
+    """One page of the device checklist of *user*'s detail screen, narrowed by *search*."""
+    narrowed = narrow(user.contract_id, search or DeviceSearch(), page, per_page)
+    devices = list(db.session.scalars(narrowed.page_of(select(Device))))
     allowed = set(
         db.session.scalars(
             select(UserDevice.device_id).where(
@@ -69,4 +66,4 @@ def device_access_page(user: User, page: int, per_page: int) -> AccessPage:
             )
         )
     )
-    return AccessPage(devices, allowed, pagination)
+    return AccessPage(devices, allowed, narrowed.matching, narrowed.total, narrowed.pagination)

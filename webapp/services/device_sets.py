@@ -1,0 +1,60 @@
+"""Sets of a contract's devices that a settings page posts, checked as a whole."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
+
+from ..extensions import db
+from ..models import AuditEvent, Device
+
+# A page shows fifty devices; a post naming more than this was not made by the page.
+MAX_POSTED_DEVICES = 500
+
+
+def contract_devices(contract_id: int) -> int:
+    """How many devices the contract has."""
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(Device).where(Device.contract_id == contract_id)
+        )
+        or 0
+    )
+
+
+def own_devices(contract_id: int, device_ids: set[int]) -> set[int]:
+    """Return those of *device_ids* that are devices of the contract, or answer 404.
+
+    Another contract's device, or one that never existed, refuses the whole post: nothing of
+    it is saved. A device this contract deleted since the page was shown (another tab) is
+    only left out. One statement when all are there, whatever the number of ids.
+    """
+    if len(device_ids) > MAX_POSTED_DEVICES:
+        raise NotFound()
+    if not device_ids:
+        return set()
+    owned = db.session.scalar(
+        select(func.count())
+        .select_from(Device)
+        .where(Device.contract_id == contract_id, Device.id.in_(device_ids))
+    )
+    if owned == len(device_ids):
+        return device_ids
+    present = set(
+        db.session.scalars(
+            select(Device.id).where(Device.contract_id == contract_id, Device.id.in_(device_ids))
+        )
+    )
+    missing = device_ids - present
+    deleted = set(
+        db.session.scalars(
+            select(AuditEvent.target_id).where(
+                AuditEvent.contract_id == contract_id,
+                AuditEvent.action == "device.delete",
+                AuditEvent.target_id.in_(missing),
+            )
+        )
+    )
+    if missing - deleted:
+        raise NotFound()
+    return present
