@@ -136,7 +136,7 @@ def latest_image_captures(
         .join(Recording, Recording.id == newest)
         .where(Device.id.in_(ids))
     )
-    return {device_id: LatestImage(image_id, captured_at) for device_id, image_id, captured_at in rows}
+    return {device_id: LatestImage(image_id, at) for device_id, image_id, at in rows}
 
 
 def latest_images(device_ids: Iterable[int], today: dt.date | None = None) -> dict[int, int]:

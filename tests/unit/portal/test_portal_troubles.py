@@ -16,6 +16,7 @@ from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory, UserFactory, add_recordings
 from tests.unit.app.test_page_weight import statements_for
 from webapp import clock
+from webapp.devices.queries import count_troubles
 from webapp.enums import (
     CommStatus,
     LicenceState,
@@ -27,7 +28,6 @@ from webapp.enums import (
 )
 from webapp.extensions import db
 from webapp.models import Contract, Device, Recording, User, UserDevice
-from webapp.devices.queries import count_troubles
 
 # 00:23 on 4 December in Tokyo, still 3 December in UTC.
 TOKYO_00_23 = dt.datetime(2026, 12, 3, 15, 23, tzinfo=dt.UTC)
@@ -139,7 +139,7 @@ def test_the_counts_are_shown_above_the_tiles_as_filters(
     page = logged_in.get("/").get_data(as_text=True)
     counts = expected_counts()
     assert page.index('class="troubles"') < page.index('class="tiles"')
-    assert f"すべて <span class=\"trouble-count\">{len(MIXED)}台</span>" in page
+    assert f'すべて <span class="trouble-count">{len(MIXED)}台</span>' in page
     for trouble in Trouble:
         link = re.search(
             rf'<a class="trouble[^"]*" href="([^"]+)"[^>]*>{trouble.label} '
@@ -212,9 +212,7 @@ def test_an_unknown_filter_is_refused_with_a_message(logged_in: Client, value: s
     assert "絞り込みの条件が正しくありません。" in page
     assert "通信断 / 録画停止中 / サービス停止中 / ライセンス期限30日以内" in page
     assert 'href="/">すべての機器を表示</a>' in page
-    under_htmx = logged_in.get(
-        "/", query_string={"trouble": value}, headers={"HX-Request": "true"}
-    )
+    under_htmx = logged_in.get("/", query_string={"trouble": value}, headers={"HX-Request": "true"})
     assert under_htmx.status_code == 400
     assert "絞り込みの条件が正しくありません。" in under_htmx.get_data(as_text=True)
 
@@ -317,7 +315,7 @@ def test_the_tile_area_refreshes_itself_keeping_filter_and_page(
     app: Flask, logged_in: Client, contractor: Account
 ) -> None:
     with app.app_context():
-        for n in range(61):
+        for _ in range(61):
             DeviceFactory(contract_id=contractor.contract_id, comm_status=CommStatus.OFFLINE)
     response = logged_in.get("/?trouble=offline&page=2")
     page = response.get_data(as_text=True)
@@ -330,7 +328,7 @@ def test_the_tile_area_refreshes_itself_keeping_filter_and_page(
     assert "<html" in page
 
 
-def test_htmx_gets_the_tile_area_alone(app: Flask, logged_in: Client, mixed: dict[str, int]) -> None:
+def test_htmx_gets_the_tile_area_alone(logged_in: Client, mixed: dict[str, int]) -> None:
     response = logged_in.get(
         "/?trouble=offline", headers={"HX-Request": "true", "HX-Target": "portal-tiles"}
     )
@@ -352,7 +350,7 @@ def test_the_refresh_link_keeps_filter_and_page(
     app: Flask, logged_in: Client, contractor: Account
 ) -> None:
     with app.app_context():
-        for n in range(61):
+        for _ in range(61):
             DeviceFactory(contract_id=contractor.contract_id, comm_status=CommStatus.OFFLINE)
     page = logged_in.get("/?trouble=offline&page=2").get_data(as_text=True)
     assert link_href(page, "最新の情報に更新") == "/?trouble=offline&page=2"
