@@ -102,7 +102,7 @@ def expected_counts() -> dict[Trouble, int]:
 
 
 def tile_names(page: str) -> list[str]:
-    found = re.findall(r"<h3 class=\"tile-name\">\s*(?:<a [^>]*>)?([^<]+)", page)
+    found = re.findall(r"<h2 class=\"tile-name\">\s*(?:<a [^>]*>)?([^<]+)", page)
     return [name.strip() for name in found]
 
 
