@@ -46,7 +46,7 @@ def take_offline(live_portal: LivePortal, device_id: int) -> None:
 
 def trouble_link(page: Page, trouble: Trouble) -> Locator:
     return page.get_by_role("navigation", name=t("問題のある機器")).get_by_role(
-        "link", name=trouble.label
+        "link", name=t(trouble.text)
     )
 
 
@@ -83,7 +83,7 @@ def test_filter_the_portal_by_offline_and_refresh(
     expect(tiles(page)).to_have_count(60)
     expect(
         page.get_by_text(
-            t("表示中: %(trouble)s %(count)s台", trouble=Trouble.OFFLINE.label, count=OFFLINE)
+            t("表示中: %(trouble)s %(count)s台", trouble=t(Trouble.OFFLINE.text), count=OFFLINE)
         )
     ).to_be_visible()
     healthy = account.devices[-1].name
