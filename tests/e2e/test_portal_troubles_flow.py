@@ -95,14 +95,18 @@ def test_filter_the_portal_by_offline_and_refresh(
 
     # Another device goes silent: a refresh shows it, on the same filter and page.
     take_offline(live_portal, account.devices[-1].id)
+    refresh = page.get_by_role("link", name=t("最新の情報に更新"), exact=True)
     if js:
+        refresh.focus()
         page.clock.run_for(31_000)
     else:
-        page.get_by_role("link", name=t("最新の情報に更新"), exact=True).click()
+        refresh.click()
     expect(trouble_link(page, Trouble.OFFLINE)).to_contain_text(t("%(count)s台", count=OFFLINE + 1))
     expect(tiles(page)).to_have_count(OFFLINE + 1 - 60)
     expect(page.get_by_role("heading", level=2, name=healthy, exact=True)).to_be_visible()
     assert query_of(page.url) == {"trouble": ["offline"], "page": ["2"]}
+    if js:
+        expect(refresh).to_be_focused()  # the refresh does not lose a keyboard user's place
     expect(page.get_by_role("link", name=t("最新の情報に更新"), exact=True)).to_have_attribute(
         "href", "/?trouble=offline&page=2"
     )

@@ -107,7 +107,7 @@ def tile_names(page: str) -> list[str]:
 
 
 def link_href(page: str, label: str) -> str:
-    match = re.search(rf'<a href="([^"]*)">{label}</a>', page)
+    match = re.search(rf'<a href="([^"]*)"[^>]*>{label}</a>', page)
     assert match, label
     return html.unescape(match.group(1))
 
