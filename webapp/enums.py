@@ -74,6 +74,18 @@ class ServiceStatus(LabelledEnum):
     AWAITING_SETUP = "awaiting_setup", N_("設定待ち")
 
 
+class Trouble(LabelledEnum):
+    """What puts a device among those the portal shows first (a device may be in several).
+
+    The rule for each is models.device_troubles; its SQL, devices/queries.trouble_is.
+    """
+
+    OFFLINE = "offline", N_("通信断")
+    RECORDING_STOPPED = "recording_stopped", N_("録画停止中")
+    SERVICE_STOPPED = "service_stopped", N_("サービス停止中")
+    LICENCE_ENDING = "licence_ending", N_("ライセンス期限30日以内")
+
+
 class Plan(LabelledEnum):
     """加入サービス: what a licence entitles its device to, and so what the portal keeps of it."""
 

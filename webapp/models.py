@@ -37,6 +37,7 @@ from .enums import (
     Role,
     ServiceStatus,
     TokenPurpose,
+    Trouble,
 )
 from .extensions import db
 
@@ -334,6 +335,17 @@ class Device(Model):
         """Whether the device's plan keeps a recording history (録画一覧); ライブ映像 does not."""
         return self.licence.plan.keeps_recordings
 
+    def troubles(self, today: dt.date | None = None) -> frozenset[Trouble]:
+        """Return what puts the device among those the portal shows first (see device_troubles)."""
+        today = today or clock.today()
+        return device_troubles(
+            self.comm_status,
+            self.effective_recording_status(),
+            self.effective_service_status(today),
+            self.licence.effective_state(today),
+            self.licence.days_left(today),
+        )
+
     def notifies(self, event: str) -> bool:
         """Whether the notification setting for *event* ("on_comm_change", ...) is on.
 
@@ -404,6 +416,36 @@ def recording_status(stored: RecordingStatus, plan: Plan) -> RecordingStatus:
     if stored is RecordingStatus.NONE:
         return RecordingStatus.STOPPED
     return stored
+
+
+# A licence in use is ending once this many days or fewer are left of its term.
+LICENCE_ENDING_DAYS = 30
+
+
+def device_troubles(
+    comm: CommStatus,
+    recording: RecordingStatus,
+    service: ServiceStatus,
+    licence: LicenceState,
+    days_left: int,
+) -> frozenset[Trouble]:
+    """The rule for a device in trouble, from its statuses as the contractor sees them.
+
+    通信断 is a device that was connected and went silent (未接続 is not yet trouble);
+    録画停止中 counts once the device has reported (before, the status is only a default,
+    shown muted); サービス停止中 includes a lapsed licence; a licence in use whose term
+    ends within LICENCE_ENDING_DAYS of the service's today is ending.
+    """
+    troubles = set()
+    if comm is CommStatus.OFFLINE:
+        troubles.add(Trouble.OFFLINE)
+    if recording is RecordingStatus.STOPPED and comm is not CommStatus.NEVER_CONNECTED:
+        troubles.add(Trouble.RECORDING_STOPPED)
+    if service is ServiceStatus.SUSPENDED:
+        troubles.add(Trouble.SERVICE_STOPPED)
+    if licence is LicenceState.IN_USE and 0 <= days_left <= LICENCE_ENDING_DAYS:
+        troubles.add(Trouble.LICENCE_ENDING)
+    return frozenset(troubles)
 
 
 def mask_key(key: str) -> str:

@@ -33,13 +33,16 @@ from ..enums import (
     RecordingStatus,
     Role,
     ServiceStatus,
+    Trouble,
 )
 from ..extensions import db
 from ..models import (
+    LICENCE_ENDING_DAYS,
     Device,
     Licence,
     User,
     UserDevice,
+    device_troubles,
     format_mac,
     licence_state,
     mask_key,
@@ -97,6 +100,39 @@ def service_status_is(
     return and_(Device.service_status == status, not_(lapsed))
 
 
+def trouble_is(
+    trouble: Trouble, today: dt.date | ColumnElement[dt.date], ending_by: Any
+) -> ColumnElement[bool]:
+    """Match a device in *trouble* (models.device_troubles), in SQL.
+
+    *today* and *ending_by* (LICENCE_ENDING_DAYS after it) are dates, or the parameters
+    that will hold them.
+    """
+    if trouble is Trouble.OFFLINE:
+        return Device.comm_status == CommStatus.OFFLINE
+    if trouble is Trouble.RECORDING_STOPPED:
+        # Device.effective_recording_status: a plan that keeps recordings, and a device
+        # that stopped (or last reported under a plan that kept none) and has reported.
+        keeping = [plan for plan in Plan if plan.keeps_recordings]
+        return and_(
+            Licence.plan.in_(keeping),
+            Device.recording_status.in_([RecordingStatus.STOPPED, RecordingStatus.NONE]),
+            Device.comm_status != CommStatus.NEVER_CONNECTED,
+        )
+    if trouble is Trouble.SERVICE_STOPPED:
+        return service_status_is(ServiceStatus.SUSPENDED, today)
+    return and_(
+        Licence.state == LicenceState.IN_USE,
+        Licence.ends_on >= today,
+        Licence.ends_on <= ending_by,
+    )
+
+
+def ending_by(today: dt.date) -> dt.date:
+    """The last day of a term that counts as ending soon, seen from *today*."""
+    return today + dt.timedelta(days=LICENCE_ENDING_DAYS)
+
+
 LIKE_ESCAPE = "/"
 
 
@@ -129,11 +165,16 @@ class SearchShape(NamedTuple):
     domain: bool
     service_status: ServiceStatus | None
     plan: bool
+    trouble: Trouble | None = None
 
     @property
     def needs_licence(self) -> bool:
         """Whether the conditions look at the licence (its plan, or its term and state)."""
-        return self.service_status is not None or self.plan
+        return (
+            self.service_status is not None
+            or self.plan
+            or self.trouble not in {None, Trouble.OFFLINE}
+        )
 
 
 @dataclass(frozen=True)
@@ -146,12 +187,19 @@ class DeviceSearch:
     domain: str = ""
     service_status: ServiceStatus | None = None
     plan: Plan | None = None
+    trouble: Trouble | None = None  # the portal's filter
     today: dt.date = field(default_factory=clock.today)
 
     @property
     def is_empty(self) -> bool:
         return not (
-            self.name or self.model or self.mac or self.domain or self.service_status or self.plan
+            self.name
+            or self.model
+            or self.mac
+            or self.domain
+            or self.service_status
+            or self.plan
+            or self.trouble
         )
 
     @property
@@ -163,6 +211,7 @@ class DeviceSearch:
             domain=bool(self.domain),
             service_status=self.service_status,
             plan=self.plan is not None,
+            trouble=self.trouble,
         )
 
     def parameters(self) -> dict[str, Any]:
@@ -171,8 +220,10 @@ class DeviceSearch:
         values: dict[str, Any] = {key: like_anywhere(text) for key, text in texts.items() if text}
         if self.mac:
             values["mac"] = like_anywhere(normalise_mac_fragment(self.mac))
-        if self.service_status is not None:
+        if self.service_status is not None or self.trouble is not None:
             values["today"] = self.today
+        if self.trouble is not None:
+            values["ending_by"] = ending_by(self.today)
         if self.plan is not None:
             values["plan"] = self.plan
         return values
@@ -195,6 +246,9 @@ def search_condition(shape: SearchShape, *, fold_case: bool) -> ColumnElement[bo
         clauses.append(service_status_is(shape.service_status, today))
     if shape.plan:
         clauses.append(Licence.plan == bindparam("plan"))
+    if shape.trouble is not None:
+        today = bindparam("today", type_=Date())
+        clauses.append(trouble_is(shape.trouble, today, bindparam("ending_by", type_=Date())))
     return and_(*clauses) if clauses else true()
 
 
@@ -219,6 +273,7 @@ class ListedDevice:
     licence_key: str
     ends_on: dt.date
     stored_licence_state: LicenceState
+    last_heartbeat_at: dt.datetime | None
 
     @property
     def mac_display(self) -> str:
@@ -241,6 +296,19 @@ class ListedDevice:
     def keeps_recordings(self) -> bool:
         return self.plan.keeps_recordings
 
+    def days_left(self, today: dt.date | None = None) -> int:
+        return (self.ends_on - (today or clock.today())).days
+
+    def troubles(self, today: dt.date | None = None) -> frozenset[Trouble]:
+        today = today or clock.today()
+        return device_troubles(
+            self.comm_status,
+            self.effective_recording_status(),
+            self.effective_service_status(today),
+            self.licence_state(today),
+            self.days_left(today),
+        )
+
 
 LISTED_COLUMNS = (
     Device.id,
@@ -256,6 +324,7 @@ LISTED_COLUMNS = (
     Licence.key,
     Licence.ends_on,
     Licence.state,
+    Device.last_heartbeat_at,
 )
 
 
@@ -400,11 +469,86 @@ def search_devices(
     return DevicePage(listed(rows), matching, total, pagination, search.today)
 
 
-def list_portal_devices(viewer: User, *, page: int, per_page: int) -> DevicePage:
-    """Return a page of the portal's device tiles, as *viewer* may see them."""
-    return search_devices(
-        viewer.contract_id, DeviceSearch(), page=page, per_page=per_page, viewer=viewer
+def in_view_of(viewer: User) -> tuple[dict[str, Any], bool]:
+    """The parameters that name the devices *viewer* may see, and whether they are chosen ones."""
+    params: dict[str, Any] = {"contract_id": viewer.contract_id}
+    if sees_every_device(viewer):
+        return params, False
+    return {**params, "user_id": viewer.id}, True
+
+
+@dataclass(frozen=True)
+class TroubleCounts:
+    """How many of the devices in view are in each trouble, of how many, on which day."""
+
+    total: int
+    by_trouble: dict[Trouble, int]
+    today: dt.date
+
+    def __getitem__(self, trouble: Trouble) -> int:
+        return self.by_trouble[trouble]
+
+    def matching(self, trouble: Trouble | None) -> int:
+        """The number of devices the portal shows with the filter *trouble* (None: all)."""
+        return self.total if trouble is None else self.by_trouble[trouble]
+
+
+@functools.cache
+def trouble_counting(*, chosen_only: bool) -> AnySelect:
+    """One pass over the devices in view that counts them, and those in each trouble."""
+    owned = Device.contract_id == bindparam("contract_id")
+    if chosen_only:
+        chosen = select(UserDevice.device_id).where(UserDevice.user_id == bindparam("user_id"))
+        owned = and_(owned, Device.id.in_(chosen))
+    today = bindparam("today", type_=Date())
+    last_day = bindparam("ending_by", type_=Date())
+    counts = (func.count().filter(trouble_is(trouble, today, last_day)) for trouble in Trouble)
+    return (
+        select(func.count(), *counts)
+        .select_from(Device)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(owned)
     )
+
+
+def count_troubles(viewer: User, today: dt.date | None = None) -> TroubleCounts:
+    """Count the devices *viewer* may see, and those in each trouble (one statement)."""
+    today = today or clock.today()
+    params, chosen_only = in_view_of(viewer)
+    params.update(today=today, ending_by=ending_by(today))
+    row = db.session.connection().execute(trouble_counting(chosen_only=chosen_only), params).one()
+    total, *counts = row
+    return TroubleCounts(total, dict(zip(Trouble, counts, strict=True)), today)
+
+
+def list_portal_devices(
+    viewer: User,
+    counts: TroubleCounts,
+    *,
+    trouble: Trouble | None = None,
+    page: int,
+    per_page: int,
+) -> DevicePage:
+    """Return a page of the portal's device tiles, as *viewer* may see them.
+
+    With *trouble*, only the devices in it. The *counts* already say how many match, so
+    the page is read in one statement, a page past the end being the last one.
+    """
+    search = DeviceSearch(trouble=trouble, today=counts.today)
+    matching = counts.matching(trouble)
+    pagination = Pagination.clamp(page, per_page, matching)
+    if not matching:
+        return DevicePage([], matching, counts.total, pagination, counts.today)
+    params, chosen_only = in_view_of(viewer)
+    fold_case = db.session.get_bind().dialect.name != "sqlite"
+    statement = listing(search.shape, chosen_only=chosen_only, fold_case=fold_case).page
+    rows = db.session.connection().execute(
+        statement,
+        {**params, **search.parameters(), "limit": per_page, "offset": pagination.offset},
+    )
+    width = len(LISTED_COLUMNS)
+    items = [ListedDevice(*row[:width]) for row in rows]
+    return DevicePage(items, matching, counts.total, pagination, counts.today)
 
 
 def count_devices(contract_id: int) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import abort
 from sqlalchemy import UnaryExpression, and_, func, select, tuple_
@@ -100,11 +100,20 @@ def newest_image(device: Device) -> Recording | None:
     )
 
 
-def latest_images(device_ids: Iterable[int], today: dt.date | None = None) -> dict[int, int]:
+class LatestImage(NamedTuple):
+    """A device's newest still image: which recording, and when it was captured (UTC)."""
+
+    id: int
+    captured_at: dt.datetime
+
+
+def latest_image_captures(
+    device_ids: Iterable[int], today: dt.date | None = None
+) -> dict[int, LatestImage]:
     """Map each device to its newest still image that its plan keeps (others are left out).
 
     One statement for a whole page of tiles: a correlated subquery per device reads the
-    (device, captured_at, id) index from its newest end.
+    (device, captured_at, id) index from its newest end, and the image row is joined by id.
     """
     ids = list(device_ids)
     if not ids:
@@ -122,11 +131,19 @@ def latest_images(device_ids: Iterable[int], today: dt.date | None = None) -> di
         .scalar_subquery()
     )
     rows = db.session.execute(
-        select(Device.id, newest)
+        select(Device.id, Recording.id, Recording.captured_at)
         .join(Licence, Device.licence_id == Licence.id)
+        .join(Recording, Recording.id == newest)
         .where(Device.id.in_(ids))
     )
-    return {device_id: recording_id for device_id, recording_id in rows if recording_id}
+    return {device_id: LatestImage(image_id, at) for device_id, image_id, at in rows}
+
+
+def latest_images(device_ids: Iterable[int], today: dt.date | None = None) -> dict[int, int]:
+    """Map each device to the id of its newest still image that its plan keeps."""
+    return {
+        device_id: image.id for device_id, image in latest_image_captures(device_ids, today).items()
+    }
 
 
 @dataclass(frozen=True)

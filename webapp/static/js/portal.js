@@ -6,6 +6,12 @@
   // its heading, so that keyboard and screen-reader users land on what changed.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
+    // A part that refreshes itself (data-refreshes-itself, the portal's tiles) changed
+    // without anyone asking: the focus stays where it was (htmx keeps it on the same id).
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (source && source.hasAttribute("data-refreshes-itself")) {
+      return;
+    }
     if (target && !target.isConnected && target.id) {
       // An outerHTML swap replaced the target: look at what took its place.
       target = document.getElementById(target.id);
