@@ -18,7 +18,7 @@ from webapp import clock
 from webapp.enums import LicenceState, Plan, Role
 from webapp.extensions import db
 from webapp.licences.queries import all_licences, count_licences
-from webapp.models import AuditEvent, Contract, Device, Licence
+from webapp.models import AuditEvent, Contract, Device, Licence, User
 from webapp.services.devices import delete_device
 from webapp.services.licences import LicenceFilter, days_left, in_filter
 
@@ -106,7 +106,7 @@ def test_the_list_shows_every_licence_of_the_contract_masked(
         assert key not in html
         assert key[:4] not in html  # not even the first group
     assert "録画 7日" in html
-    assert "2026年4月2日 〜 2026年5月12日" in html  # term of reserved_soon: service days
+    assert "2026年4月2日 ～ 2026年5月12日" in html  # term of reserved_soon: service days
     assert "未登録 (予約済み)" in html
     for label in ("使用中", "未使用", "失効", "期限切れ"):
         assert label in html
@@ -375,9 +375,19 @@ def test_the_download_is_in_the_history(
     assert "ライセンス 2件" in html
 
 
-def test_the_list_in_english(logged_in: Client, licences: dict[str, tuple[int, str]]) -> None:
-    html = shown(logged_in, headers={"Accept-Language": "en"})
+def test_the_list_in_english(
+    app: Flask, logged_in: Client, contractor: Account, licences: dict[str, tuple[int, str]]
+) -> None:
+    with app.app_context():
+        db.session.get(User, contractor.user_id).locale = "en"
+        db.session.commit()
+    html = shown(logged_in, "?filter=ending30")
     assert masked(licences["ends_in_20"][1]) in html
+    assert "Licences" in html
+    assert "Ending within 30 days (3)" in html
+    assert "2026-04-02 – 2026-05-12" in html
+    assert "20 days" in html
+    assert "Not registered (reserved)" in html
 
 
 def test_licences_kept_after_the_device_is_deleted_read_revoked(
