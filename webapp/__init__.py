@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .history import bp as history_bp
+    from .licences import bp as licences_bp
     from .notifications import bp as notifications_bp
     from .portal import bp as portal_bp
     from .recordings import bp as recordings_bp
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
         recordings_bp,
         account_bp,
         history_bp,
+        licences_bp,
         users_bp,
         terms_bp,
         api_bp,

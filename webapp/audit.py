@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "terms.accept": _l("規約への同意"),
     "contract.export": _l("データのダウンロード"),
     "recordings.download": _l("録画データのダウンロード"),
+    "licences.export": _l("ライセンス一覧のダウンロード"),
 }
 
 # How the fields named in an event's detail read in 操作履歴, by the action that changed
@@ -92,6 +93,8 @@ def describe(event: AuditEvent) -> str:
         if event.target_type == "contract":
             return _("すべての機器の録画 %(count)s件", count=detail["recordings"])
         return _("録画 %(count)s件", count=detail["recordings"])
+    if event.action == "licences.export" and "licences" in detail:
+        return _("ライセンス %(count)s件", count=detail["licences"])
     return ""
 
 

@@ -88,6 +88,7 @@ def test_every_linked_screen_opens_cleanly(
         "/devices/N/recordings",
         "/devices/N/recordings/N",
         "/devices/N/live",
+        "/licences",
         "/users",
         "/account",
         "/account/edit",

@@ -6,9 +6,10 @@ import datetime as dt
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,11 +17,13 @@ from .. import clock
 from ..audit import record_event
 from ..crypto import digest
 from ..database import unit_of_work
-from ..enums import LicenceState, Plan, Role
+from ..enums import LabelledEnum, LicenceState, Plan, Role
 from ..extensions import db
+from ..i18n import N_
 from ..i18n import lazy as _l
 from ..mail import send_mail
-from ..models import Device, Licence, LicenceReminder, User, utcnow
+from ..models import Device, Licence, LicenceReminder, User, licence_state, mask_key, utcnow
+from ..spreadsheets import csv_bytes
 from .refusals import LicenceNotFound, Refused
 
 log = logging.getLogger(__name__)
@@ -307,3 +310,150 @@ def revoke_licence(key: str, *, reason: str = "") -> Licence:
     # The UPDATE went around the ORM: read back the state it wrote.
     db.session.refresh(licence)
     return licence
+
+
+# ライセンス一覧: the contractor's view of the contract's licences.
+
+
+class LicenceFilter(LabelledEnum):
+    """The filters of ライセンス一覧 (the URL's ``filter``)."""
+
+    ENDING_90 = "ending90", N_("90日以内に終了")
+    ENDING_30 = "ending30", N_("30日以内に終了")
+    UNUSED = "unused", N_("未使用")
+    EXPIRED = "expired", N_("期限切れ")
+
+
+# How many days ahead each "ending within" filter looks (the reminders' stages).
+ENDING_WITHIN_DAYS = {LicenceFilter.ENDING_90: 90, LicenceFilter.ENDING_30: 30}
+# The states in which a licence still runs towards its last day.
+RUNNING_STATES = (LicenceState.UNUSED, LicenceState.IN_USE)
+
+
+def days_left(state: LicenceState, ends_on: dt.date, today: dt.date) -> int | None:
+    """Return the days from *today* (the service's day) to the last day, 0 on the last day.
+
+    None once the licence no longer runs (revoked, or past its term): nothing is left.
+    """
+    if state not in RUNNING_STATES:
+        return None
+    return (ends_on - today).days
+
+
+def in_filter(
+    licence_filter: LicenceFilter | None, state: LicenceState, ends_on: dt.date, today: dt.date
+) -> bool:
+    """Whether a licence in *state* (as of *today*) ending on *ends_on* is in the filter.
+
+    Ending within N days: a licence that still runs (used or reserved) whose last day is at
+    most N days away. Unused: a key not yet registered that can still be. Expired: past its
+    term (a revoked key is 失効, not 期限切れ). filter_condition() says the same in SQL.
+    """
+    if licence_filter is None:
+        return True
+    if licence_filter is LicenceFilter.UNUSED:
+        return state is LicenceState.UNUSED
+    if licence_filter is LicenceFilter.EXPIRED:
+        return state is LicenceState.EXPIRED
+    left = days_left(state, ends_on, today)
+    return left is not None and left <= ENDING_WITHIN_DAYS[licence_filter]
+
+
+def filter_condition(licence_filter: LicenceFilter | None, today: dt.date) -> ColumnElement[bool]:
+    """in_filter() as a WHERE clause on Licence (the state rule is models.licence_state)."""
+    runs = and_(Licence.state.in_(RUNNING_STATES), Licence.ends_on >= today)
+    if licence_filter is None:
+        return true()
+    if licence_filter is LicenceFilter.UNUSED:
+        return and_(Licence.state == LicenceState.UNUSED, Licence.ends_on >= today)
+    if licence_filter is LicenceFilter.EXPIRED:
+        return and_(Licence.state != LicenceState.REVOKED, Licence.ends_on < today)
+    horizon = today + dt.timedelta(days=ENDING_WITHIN_DAYS[licence_filter])
+    return and_(runs, Licence.ends_on <= horizon)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractLicence:
+    """A licence as ライセンス一覧 shows it: the key already masked, never the whole key."""
+
+    id: int
+    masked_key: str
+    plan: Plan
+    starts_on: dt.date
+    ends_on: dt.date
+    stored_state: LicenceState
+    device_id: int | None  # the device it is registered to, if any
+    device_name: str | None
+
+    def state(self, today: dt.date) -> LicenceState:
+        return licence_state(self.stored_state, self.ends_on, today)
+
+    def days_left(self, today: dt.date) -> int | None:
+        return days_left(self.state(today), self.ends_on, today)
+
+    @property
+    def is_reserved(self) -> bool:
+        """Issued to the contract and not registered to a device yet."""
+        return self.device_id is None and self.stored_state is LicenceState.UNUSED
+
+
+def contract_licence(
+    licence_id: int,
+    key: str,
+    plan: Plan,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    state: LicenceState,
+    device_id: int | None,
+    device_name: str | None,
+) -> ContractLicence:
+    """Build a row of ライセンス一覧 from its columns, masking the key at once."""
+    return ContractLicence(
+        licence_id, mask_key(key), plan, starts_on, ends_on, state, device_id, device_name
+    )
+
+
+def export_licence_list(
+    contract_id: int,
+    licences: Sequence[ContractLicence],
+    licence_filter: LicenceFilter | None,
+    today: dt.date,
+) -> bytes:
+    """Return ライセンス一覧 (as filtered) as a CSV file, and record the download.
+
+    Keys are masked as on screen: the file is meant to be passed around.
+    """
+    header = [
+        _l("ライセンスキー"),
+        _l("加入サービス"),
+        _l("開始日"),
+        _l("終了日"),
+        _l("残り日数"),
+        _l("状態"),
+        _l("機器名"),
+    ]
+    rows = (
+        [
+            licence.masked_key,
+            licence.plan.label,
+            licence.starts_on.isoformat(),
+            licence.ends_on.isoformat(),
+            licence.days_left(today),
+            licence.state(today).label,
+            licence.device_name or "",
+        ]
+        for licence in licences
+    )
+    with unit_of_work():
+        body = csv_bytes(header, rows)
+        record_event(
+            "licences.export",
+            contract_id=contract_id,
+            target_type="contract",
+            target_id=contract_id,
+            detail={
+                "filter": licence_filter.value if licence_filter else "",
+                "licences": len(licences),
+            },
+        )
+    return body
