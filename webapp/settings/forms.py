@@ -65,4 +65,4 @@ class OwnPasswordForm(PortalForm):
 
 
 class LanguageForm(PortalForm):
-    language = RadioChoiceField(_l("表示言語"), choices=list(LANGUAGES.items()))
+    language = RadioChoiceField(_l("言語"), choices=list(LANGUAGES.items()))
