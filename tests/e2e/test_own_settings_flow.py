@@ -35,6 +35,7 @@ CHANGE_CONFIRM_SUBJECT = in_language(  # templates/mail/email_change_confirm.txt
     en=f"[{SERVICE_NAME}] Confirm your email address change",
 )
 NEW_PASSWORD = "Sakura-Viewer-2026"
+LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}  # the header's language switch
 
 
 def section(page: Page, name: str) -> Locator:
@@ -156,6 +157,3 @@ def test_a_general_user_changes_their_password_email_and_language(
     )
     expect(page).to_have_url(re.compile(r"action=login\.failed"))
     shot(page, "history-failed-logins")
-
-
-LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
