@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .portal import bp as portal_bp
     from .recordings import bp as recordings_bp
+    from .settings import bp as settings_bp
     from .terms import bp as terms_bp
     from .users import bp as users_bp
 
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
         history_bp,
         licences_bp,
         users_bp,
+        settings_bp,
         terms_bp,
         api_bp,
     ):

@@ -10,12 +10,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .extensions import db
+from .i18n import LANGUAGES
 from .i18n import lazy as _l
 from .models import AuditEvent, format_mac
+from .useragent import browser_summary
 
 # What each recorded action is called in 操作履歴.
 ACTION_LABELS = {
     "login": _l("ログイン"),
+    "login.failed": _l("ログインの失敗"),
+    "login.mobile_refused": _l("スマートフォンからのログイン (拒否)"),
     "logout": _l("ログアウト"),
     "device.register": _l("機器登録"),
     "device.update": _l("機器情報の変更"),
@@ -42,7 +46,12 @@ ACTION_LABELS = {
     "contract.export": _l("データのダウンロード"),
     "recordings.download": _l("録画データのダウンロード"),
     "licences.export": _l("ライセンス一覧のダウンロード"),
+    "user.language": _l("表示言語の変更"),
 }
+
+# Attempts on an account made before anyone logged in: 操作履歴 names the browser they came
+# from, since the person is not known to be the account's owner.
+SECURITY_ACTIONS = frozenset({"login.failed", "login.mobile_refused", "password.reset_requested"})
 
 # How the fields named in an event's detail read in 操作履歴, by the action that changed
 # them: the same name is a device's 機器名 in one and the contractor's お名前 in another.
@@ -72,6 +81,14 @@ FIELD_LABELS = {
 def describe(event: AuditEvent) -> str:
     """Say in a line what an event changed, for 操作履歴 (never a secret)."""
     detail = event.detail or {}
+    if event.action in SECURITY_ACTIONS:
+        return (
+            _("ブラウザ: %(browser)s", browser=browser_summary(event.user_agent))
+            if event.user_agent
+            else ""
+        )
+    if event.action == "user.language" and detail.get("to") in LANGUAGES:
+        return LANGUAGES[detail["to"]]
     if event.action == "device.exchange" and "from" in detail:
         (old_model, old_mac), (new_model, new_mac) = detail["from"], detail["to"]
         return f"{old_model} {format_mac(old_mac)} → {new_model} {format_mac(new_mac)}"

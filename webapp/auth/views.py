@@ -28,7 +28,7 @@ from ..limits import failures_limited
 from ..links import safe_next_url
 from ..models import User
 from ..screens import form_status
-from ..services.credentials import authenticate, request_password_reset
+from ..services.credentials import authenticate, record_refused_login, request_password_reset
 from ..services.credentials import reset_password as reset_password_with
 from ..services.refusals import InvalidLink
 from ..services.tokens import find_token
@@ -48,8 +48,11 @@ def _mobile_refusal() -> Response:
 
 
 def _login_failed(response: Response) -> bool:
-    """Only failed logins count towards the limits: a correct login is never slowed."""
-    return response.status_code == 401
+    """Only failed logins count towards the limits: a correct login is never slowed.
+
+    A login refused to a smartphone counts too: each one is written to the audit log.
+    """
+    return response.status_code in (401, 403)
 
 
 def _login_email() -> str:
@@ -70,6 +73,8 @@ def _login_email() -> str:
 )
 def login() -> Response:
     if is_mobile(request.user_agent.string):
+        if request.method == "POST":
+            record_refused_login(_login_email(), "login.mobile_refused")
         return _mobile_refusal()
     if current_user.is_authenticated:
         return redirect(url_for("portal.index"))
@@ -85,6 +90,7 @@ def login() -> Response:
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             return _complete_login(user, remember_email=form.remember_email.data)
+        record_refused_login(form.email.data, "login.failed")
         form.password.errors = [LOGIN_FAILED_MESSAGE]
         status = 401
     else:

@@ -38,6 +38,28 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def record_refused_login(email: str, action: str) -> None:
+    """Write a login that did not happen (a wrong password, a smartphone) to the audit log.
+
+    An attempt on an account goes to its contract's 操作履歴. One on an address nobody
+    uses is kept without the address and without a contract: the typed text may be a
+    password typed in the wrong field, and no contract may learn of it. Both write one
+    row, so the time taken says nothing about whether the address exists.
+    """
+    user = find_user(email) if email else None
+    with unit_of_work():
+        if user is None:
+            record_event(action, contract_id=None, actor_email="")
+        else:
+            record_event(
+                action,
+                contract_id=user.contract_id,
+                actor_email=user.email,
+                target_type="user",
+                target_id=user.id,
+            )
+
+
 def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
     """Log the user out everywhere (except, optionally, the current login)."""
     query = delete(LoginSession).where(LoginSession.user_id == user_id)

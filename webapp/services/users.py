@@ -216,5 +216,8 @@ def set_access_to_every_device(user: User, *, allowed: bool) -> int:
 
 def set_language(user: User, language: str) -> None:
     """Remember the language the user chose: mails sent later by commands follow it."""
+    if user.locale == language:
+        return
     with unit_of_work():
         user.locale = language
+        record_event("user.language", contract_id=user.contract_id, detail={"to": language})

@@ -46,7 +46,11 @@ def snapshot(app: Flask) -> tuple[int, ...]:
             db.session.scalar(select(func.count()).select_from(model)) or 0
             for model in (Contract, User, Device, Licence, NotificationRecipient)
         ]
-        changes = select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "login")
+        # Logins, and the attempts that failed, are records of who came, not changes.
+        attempts = ("login", "login.failed", "login.mobile_refused")
+        changes = (
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_in(attempts))
+        )
         return (*counts, db.session.scalar(changes) or 0)
 
 

@@ -1,0 +1,68 @@
+"""The three forms of アカウント設定, each sent on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from wtforms import EmailField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+
+from ..forms import PortalForm, RadioChoiceField, email_field
+from ..i18n import LANGUAGES
+from ..i18n import lazy as _l
+from ..models import User
+from ..passwords import password_problem
+from ..services.contracts import email_in_use
+from ..services.refusals import EmailTaken
+
+
+class OwnEmailForm(PortalForm):
+    """A new login e-mail: it takes effect through the link mailed to it."""
+
+    email = email_field(_l("新しいEメールアドレス"))
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_email(self, field: EmailField) -> None:
+        if field.data == self.user.email:
+            raise ValidationError(_("現在のEメールアドレスと同じです。"))
+        if email_in_use(field.data):
+            raise ValidationError(EmailTaken().message)
+
+
+class OwnPasswordForm(PortalForm):
+    """A new password, typed twice; the current one is checked by the change itself."""
+
+    current_password = PasswordField(
+        _l("現在のパスワード"),
+        [
+            InputRequired(_l("現在のパスワードを入力してください。")),
+            Length(max=128, message=_l("パスワードは128文字以内で入力してください。")),
+        ],
+    )
+    new_password = PasswordField(
+        _l("新しいパスワード"), [InputRequired(_l("新しいパスワードを入力してください。"))]
+    )
+    confirm_password = PasswordField(
+        _l("新しいパスワード (確認)"),
+        [
+            InputRequired(_l("確認のため、もう一度入力してください。")),
+            EqualTo("new_password", message=_l("パスワードが一致しません。")),
+        ],
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_new_password(self, field: PasswordField) -> None:
+        problem = password_problem(field.data or "", self.user.email)
+        if problem:
+            raise ValidationError(problem)
+
+
+class LanguageForm(PortalForm):
+    language = RadioChoiceField(_l("言語"), choices=list(LANGUAGES.items()))

@@ -1,0 +1,136 @@
+"""アカウント設定: a user changes their own e-mail, password and language, never another's.
+
+Every view acts on the logged-in user only: no user id travels in a URL or a form.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from ..crypto import digest
+from ..htmx import see_other
+from ..i18n import COOKIE as LANGUAGE_COOKIE
+from ..i18n import current_language, speaking
+from ..models import User
+from ..screens import render_screen, show_refusal
+from ..services.credentials import change_password, request_email_change
+from ..services.refusals import Refused
+from ..services.users import set_language
+from . import bp
+from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
+
+
+def _user() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _screen(
+    *,
+    email_form: OwnEmailForm | None = None,
+    password_form: OwnPasswordForm | None = None,
+    language_form: LanguageForm | None = None,
+    refusal: Refused | None = None,
+) -> Response:
+    """The page with its three forms; the one that was sent keeps its input and errors."""
+    user = _user()
+    sent = email_form or password_form or language_form
+    if refusal is not None and sent is not None:
+        show_refusal(sent, refusal)
+    status = refusal.status if refusal else 422 if sent is not None and sent.errors else 200
+    if language_form is None:
+        language_form = LanguageForm(formdata=None, language=current_language())
+    return render_screen(
+        "settings/index.html",
+        status=status,
+        user=user,
+        email_form=email_form or OwnEmailForm(formdata=None, user=user),
+        password_form=password_form or OwnPasswordForm(formdata=None, user=user),
+        language_form=language_form,
+    )
+
+
+@bp.get("")
+@login_required
+def index() -> Response:
+    return _screen()
+
+
+@bp.post("/email")
+@login_required
+def email() -> Response:
+    """Mail a confirmation link to the new address (the old one is told)."""
+    user = _user()
+    form = OwnEmailForm(user=user)
+    if not form.validate_on_submit():
+        return _screen(email_form=form)
+    try:
+        confirmation = request_email_change(user, form.email.data)
+    except Refused as refusal:
+        return _screen(email_form=form, refusal=refusal)
+    if not confirmation.sent:
+        flash(
+            _(
+                "%(email)s に確認メールを送信できませんでした。"
+                "Eメールアドレスは変更されていません。しばらくしてからもう一度お試しください。",
+                email=form.email.data,
+            ),
+            "error",
+        )
+    else:
+        flash(
+            _(
+                "%(email)s に確認メールを送信しました。"
+                "メールのリンクを開くと、Eメールアドレスの変更が完了します。",
+                email=form.email.data,
+            ),
+            "success",
+        )
+    return see_other(url_for("settings.index"))
+
+
+@bp.post("/password")
+@login_required
+def password() -> Response:
+    """Change the password; every other login of the account ends, this one stays."""
+    user = _user()
+    form = OwnPasswordForm(user=user)
+    if not form.validate_on_submit():
+        return _screen(password_form=form)
+    try:
+        change_password(
+            user,
+            form.current_password.data,
+            form.new_password.data,
+            keep_token_hash=digest(user.session_token or ""),
+        )
+    except Refused as refusal:
+        return _screen(password_form=form, refusal=refusal)
+    flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
+    return see_other(url_for("settings.index"))
+
+
+@bp.post("/language")
+@login_required
+def language() -> Response:
+    """Speak the chosen language from now on, on every browser of the account."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        return _screen(language_form=form)
+    chosen = form.language.data
+    set_language(_user(), chosen)
+    with speaking(chosen):
+        flash(_("表示言語を変更しました。"), "success")
+    response = see_other(url_for("settings.index"))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        chosen,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+    return response
