@@ -88,6 +88,7 @@ def test_withdraw_a_contract_with_many_devices_in_a_few_steps(
     """Blocked 退会手続き: 「まとめて削除」 selects every device; one confirmation; 退会最終確認."""
     account = demo_contract(devices=55)
     login(page, account.email, account.password)
+    open_device_list(page)
     manage_menu(page).get_by_role("link", name=t("契約者情報設定"), exact=True).click()
     main(page).get_by_role("link", name=t("退会手続き"), exact=True).click()
     expect(heading(page, t("退会手続き"))).to_be_visible()

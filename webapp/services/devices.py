@@ -548,5 +548,4 @@ def delete_devices(contract_id: int, device_ids: list[int], *, reason: str = "")
 
 def remove_device_folders(contract_id: int, device_ids: list[int]) -> None:
     """Remove the storage folders of deleted devices (after the commit; never raises)."""
-    for device_id in device_ids:
-        storage.remove_tree(storage.device_prefix(contract_id, device_id))
+    storage.remove_trees([storage.device_prefix(contract_id, each) for each in device_ids])

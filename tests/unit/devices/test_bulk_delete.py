@@ -351,8 +351,7 @@ def test_files_are_removed_only_after_the_commit(
             seen.append(
                 db.session.scalar(select(func.count()).where(Device.id.in_(device_ids))) or 0
             )
-        for device_id in device_ids:
-            storage.remove_tree(storage.device_prefix(contract_id, device_id))
+        storage.remove_trees([storage.device_prefix(contract_id, i) for i in device_ids])
 
     monkeypatch.setattr(service, "remove_device_folders", removing)
     with app.test_request_context():
