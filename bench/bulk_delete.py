@@ -39,6 +39,7 @@ from sqlalchemy import insert
 from webapp import clock, create_app, storage
 from webapp.enums import (CommStatus, DeviceKind, LicenceState, Plan, RecordingKind,
                           RecordingStatus, Role, ServiceStatus)
+from webapp.database import refresh_planner_statistics
 from webapp.extensions import db
 from webapp.models import (Contract, Device, Licence, NotificationSetting, Recording, User)
 from webapp.services.licences import new_licence_key
@@ -89,6 +90,8 @@ with app.app_context():
         for start in range(0, len(recordings), 50_000):
             db.session.execute(insert(Recording), recordings[start:start + 50_000])
         db.session.commit()
+    # As autovacuum would have by then: plan with the tables' real sizes (PostgreSQL).
+    refresh_planner_statistics(db.engine)
 print(json.dumps({"seconds": round(time.perf_counter() - started, 1),
                   "contracts": contract_ids}))
 """.replace("import os, sys, time", "import datetime as dt, json, os, sys, time")

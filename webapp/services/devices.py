@@ -476,22 +476,19 @@ def delete_devices(contract_id: int, device_ids: list[int], *, reason: str = "")
             ids = [row.id for row in rows]
             # Every recording row goes; the mail counts what a confirmation offered to
             # save (each device's plan's history), as the single deletion's does.
-            removed = dict(
-                db.session.execute(
-                    select(Recording.device_id, func.count())
-                    .where(Recording.device_id.in_(ids))
-                    .group_by(Recording.device_id)
-                ).all()
-            )
-            kept = dict(
-                db.session.execute(
-                    select(Recording.device_id, func.count())
-                    .join(Device, Device.id == Recording.device_id)
-                    .join(Licence, Device.licence_id == Licence.id)
-                    .where(Recording.device_id.in_(ids), in_history(Licence.plan))
-                    .group_by(Recording.device_id)
-                ).all()
-            )
+            counted = db.session.execute(
+                select(
+                    Recording.device_id,
+                    func.count(),
+                    func.count().filter(in_history(Licence.plan)),
+                )
+                .join(Device, Device.id == Recording.device_id)
+                .join(Licence, Device.licence_id == Licence.id)
+                .where(Recording.device_id.in_(ids))
+                .group_by(Recording.device_id)
+            ).all()
+            removed = {device_id: total for device_id, total, _ in counted}
+            kept = {device_id: history for device_id, _, history in counted}
             db.session.execute(delete(Recording).where(Recording.device_id.in_(ids)))
             db.session.execute(
                 delete(NotificationSetting).where(NotificationSetting.device_id.in_(ids))
