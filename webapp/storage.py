@@ -121,6 +121,10 @@ class Storage(Protocol):
         """Remove every object under *prefix* (a folder); return how many were removed."""
         ...
 
+    def remove_trees(self, prefixes: list[str]) -> None:
+        """Remove every object under each of *prefixes*, without counting them (many folders)."""
+        ...
+
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Yield the objects under *prefix* (every object when empty)."""
         ...
@@ -217,6 +221,17 @@ class LocalStorage:
         shutil.rmtree(path, ignore_errors=True)
         self._remove_empty_dirs(path.parent)
         return count
+
+    def remove_trees(self, prefixes: list[str]) -> None:
+        # Thousands of folders at once (a bulk deletion): listing each file to count it
+        # would cost several times the removal itself.
+        parents = set()
+        for prefix in prefixes:
+            path = self.path_for(prefix)
+            shutil.rmtree(path, ignore_errors=True)
+            parents.add(path.parent)
+        for parent in parents:
+            self._remove_empty_dirs(parent)
 
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         top = self.path_for(prefix) if prefix else self.root
@@ -347,6 +362,10 @@ class S3Storage:
             removed += self._delete([item["Key"] for item in page])
         return removed
 
+    def remove_trees(self, prefixes: list[str]) -> None:
+        for prefix in prefixes:
+            self.remove_tree(prefix)
+
     def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         start = self.object_name(prefix) + "/" if prefix else self.prefix
         for page in self._pages(start):
@@ -458,6 +477,16 @@ def remove(storage_keys: Iterable[str]) -> int:
     except Exception:
         log.exception("could not remove recording objects; gc-recordings will")
         return 0
+
+
+def remove_trees(prefixes: list[str]) -> None:
+    """Remove everything under several prefixes (deleted devices' folders); never raises."""
+    for prefix in prefixes:
+        check_key(prefix)
+    try:
+        current().remove_trees(prefixes)
+    except Exception:
+        log.exception("could not remove %s folders of objects; gc-recordings will", len(prefixes))
 
 
 def remove_tree(prefix: str) -> int:

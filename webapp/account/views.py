@@ -11,6 +11,7 @@ from .. import clock
 from ..access import contractor_required
 from ..archives import zip_download
 from ..crypto import digest
+from ..devices.queries import count_devices
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..htmx import see_other
@@ -113,6 +114,16 @@ def confirm_email(token: str) -> Response:
     return redirect(url_for("auth.login"), 303)
 
 
+def _blocked(contract_id: int, status: int, recordings: int) -> Response:
+    """退会手続き while devices remain: how many, and a way to delete them all at once."""
+    return render_screen(
+        "account/withdraw_blocked.html",
+        status=status,
+        recordings=recordings,
+        devices=count_devices(contract_id),
+    )
+
+
 @bp.route("/withdraw", methods=["GET", "POST"])
 @contractor_required
 def withdraw() -> Response:
@@ -122,7 +133,7 @@ def withdraw() -> Response:
     if not may_withdraw(contract.id):
         # Refused on POST as well as shown on GET: the server decides, not the page.
         status = DevicesRemain.status if request.method == "POST" else 200
-        return render_screen("account/withdraw_blocked.html", status=status, recordings=recordings)
+        return _blocked(contract.id, status, recordings)
     form = WithdrawForm()
     if not form.validate_on_submit():
         return render_form("account/withdraw.html", form, recordings=recordings)
@@ -130,9 +141,7 @@ def withdraw() -> Response:
     try:
         mail = withdraw_contract(contract)
     except DevicesRemain as refusal:
-        return render_screen(
-            "account/withdraw_blocked.html", status=refusal.status, recordings=recordings
-        )
+        return _blocked(contract.id, refusal.status, recordings)
     except AlreadyWithdrawn:
         pass
     logout_user()

@@ -6,8 +6,23 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput
 
 from ..enums import DeviceKind, Plan, ServiceStatus
 from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
@@ -84,6 +99,16 @@ class DeleteDeviceForm(PortalForm):
         _l("解約の理由 (アンケート・任意)"),
         [Optional(), Length(max=1000, message=_l("1000文字以内で入力してください。"))],
     )
+
+
+class BulkDeleteDevicesForm(DeleteDeviceForm):
+    """The confirmation of 「選択した機器を削除」: the same acknowledgements as one deletion.
+
+    *expected* is how many devices the confirmation showed: a selection of every device
+    matching a search is refused if more match by the time it is submitted.
+    """
+
+    expected = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0)])
 
 
 class SetupDeviceForm(PortalForm):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import undefer
 
 from .. import clock
 from ..access import found_or_gone
+from ..archives import ArchivedRecording
 from ..enums import (
     CommStatus,
     DeviceKind,
@@ -38,8 +39,10 @@ from ..enums import (
 from ..extensions import db
 from ..models import (
     LICENCE_ENDING_DAYS,
+    AuditEvent,
     Device,
     Licence,
+    Recording,
     User,
     UserDevice,
     device_troubles,
@@ -50,7 +53,9 @@ from ..models import (
     service_status,
 )
 from ..paging import Pagination
+from ..recordings.queries import ARCHIVED_COLUMNS
 from ..services.refusals import DeviceGone
+from ..services.retention import in_history
 
 
 def get_device(device_id: int, contract_id: int) -> Device:
@@ -573,3 +578,131 @@ def list_query_args(search: DeviceSearch, view: str, page: int = 1) -> dict[str,
         "page": page if page > 1 else "",
     }
     return {key: value for key, value in args.items() if value}
+
+
+# The most devices a selection may name one by one (a page shows fifty); beyond a page,
+# "all matching" carries the search instead of the ids.
+MAX_SELECTED_IDS = 1000
+# How many of the selected devices the confirmation lists by name; the rest are counted.
+CONFIRMATION_LISTS = 50
+
+
+@dataclass(frozen=True)
+class DeviceSelection:
+    """The devices 「選択した機器を削除」 is about: ids ticked one by one, or every device
+    matching a search (*search* set: across all its pages, whatever was ticked)."""
+
+    ids: tuple[int, ...] = ()
+    search: DeviceSearch | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.search is None and not self.ids
+
+
+@dataclass
+class SelectedDevices:
+    """A selection as this contract has it now."""
+
+    ids: list[int]  # the devices still there, by name
+    listed: list[ListedDevice]  # the first CONFIRMATION_LISTS of them
+    recordings: int  # how many recordings their histories hold (what the deletion takes)
+    already_deleted: list[str]  # names of ticked devices this contract has deleted meanwhile
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+def _selection_condition(contract_id: int, selection: DeviceSelection) -> ColumnElement[bool]:
+    owned = Device.contract_id == contract_id
+    if selection.search is not None:
+        fold_case = db.session.get_bind().dialect.name != "sqlite"
+        return and_(owned, search_condition(selection.search.shape, fold_case=fold_case))
+    return and_(owned, Device.id.in_(selection.ids))
+
+
+def _deleted_names(contract_id: int, missing: set[int]) -> list[str]:
+    """Names of the *missing* ids this contract deleted; 404 when any is not one of them.
+
+    Another contract's device, or one that never was, makes the whole selection a 404:
+    nothing is deleted, and nothing is said about what the others hold.
+    """
+    if not missing:
+        return []
+    if db.session.scalar(select(func.count()).where(Device.id.in_(missing))):
+        abort(404)
+    events = db.session.execute(
+        select(AuditEvent.target_id, AuditEvent.summary).where(
+            AuditEvent.contract_id == contract_id,
+            AuditEvent.action == "device.delete",
+            AuditEvent.target_id.in_(missing),
+        )
+    ).all()
+    names = {target_id: summary for target_id, summary in events}
+    if set(names) != missing:
+        abort(404)
+    return sorted(names.values())
+
+
+def select_devices(contract_id: int, selection: DeviceSelection) -> SelectedDevices:
+    """Read a selection of the contract's devices for a bulk action; 404 for a foreign id."""
+    condition = _selection_condition(contract_id, selection)
+    params = selection.search.parameters() if selection.search is not None else {}
+    needs_licence = selection.search is not None and selection.search.shape.needs_licence
+    query = select(Device.id).where(condition).order_by(Device.name, Device.id)
+    if needs_licence:
+        query = query.join(Licence, Device.licence_id == Licence.id)
+    ids = list(db.session.scalars(query, params))
+    already_deleted = (
+        _deleted_names(contract_id, set(selection.ids) - set(ids))
+        if selection.search is None
+        else []
+    )
+    first: Any = db.session.execute(
+        select(*LISTED_COLUMNS)
+        .join(Licence, Device.licence_id == Licence.id)
+        .where(condition)
+        .order_by(Device.name, Device.id)
+        .limit(CONFIRMATION_LISTS),
+        params,
+    )
+    listed = [ListedDevice(*row) for row in first]
+    recordings = 0
+    if ids:
+        recordings = (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Recording)
+                .join(Device, Device.id == Recording.device_id)
+                .join(Licence, Device.licence_id == Licence.id)
+                .where(condition, in_history(Licence.plan)),
+                params,
+            )
+            or 0
+        )
+    return SelectedDevices(ids, listed, recordings, already_deleted)
+
+
+def recordings_of_devices_to_archive(
+    contract_id: int, device_ids: list[int]
+) -> list[ArchivedRecording]:
+    """The histories of the contract's chosen devices, device by device, oldest first."""
+    archived: list[ArchivedRecording] = []
+    # A chunk at a time: a selection of every device may name thousands.
+    for start in range(0, len(device_ids), 500):
+        chunk = device_ids[start : start + 500]
+        rows = db.session.execute(
+            select(*ARCHIVED_COLUMNS)
+            .join(Device, Device.id == Recording.device_id)
+            .join(Licence, Device.licence_id == Licence.id)
+            .where(
+                Device.contract_id == contract_id,
+                Device.id.in_(chunk),
+                in_history(Licence.plan),
+            )
+            .order_by(Device.name, Device.id, Recording.captured_at, Recording.id)
+        )
+        archived += [ArchivedRecording(*row) for row in rows]
+    archived.sort(key=lambda item: (item.device_name, item.device_id))
+    return archived

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, flash, g, request, session, url_for
+from flask import abort, current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from .. import clock
 from ..access import contractor_required
+from ..archives import zip_download
 from ..enums import DeviceKind
 from ..htmx import retarget, see_other, swaps_into, wants_fragment
 from ..i18n import lazy as _l
@@ -24,14 +26,17 @@ from ..services.device_reports import api_secret_is_current
 from ..services.devices import (
     already_registered,
     delete_device,
+    delete_devices,
     exchange_device,
     register_device,
     start_setup,
     update_device,
 )
-from ..services.refusals import AlreadyDone, Refused
+from ..services.recordings import record_archive_download
+from ..services.refusals import AlreadyDone, Conflict, ContractGone, Refused
 from . import bp
 from .forms import (
+    BulkDeleteDevicesForm,
     DeleteDeviceForm,
     DeviceSearchForm,
     EditDeviceForm,
@@ -41,12 +46,17 @@ from .forms import (
 )
 from .links import detail_links
 from .queries import (
+    MAX_SELECTED_IDS,
     DevicePage,
     DeviceSearch,
+    DeviceSelection,
+    SelectedDevices,
     count_devices,
     get_device,
     list_query_args,
+    recordings_of_devices_to_archive,
     search_devices,
+    select_devices,
 )
 
 # 表示項目切替: the column sets of 機器一覧.
@@ -125,6 +135,10 @@ def index() -> Response:
         invalid=invalid,
         rows_only=rows_only,
         back=urlencode(state),
+        selection_args=list_query_args(search, "status"),
+        page_args=state,
+        # 「このページの機器をすべて選択」 without JavaScript: the page again, every row ticked.
+        select_page=request.args.get("select") == "page",
     )
     response.vary.add("HX-Target")
     if invalid and swaps_into("device-rows"):
@@ -369,3 +383,121 @@ def exchange(device_id: int) -> Response:
         "success",
     )
     return see_other(detail_url)
+
+
+def _selection_from(values: MultiDict[str, str]) -> DeviceSelection:
+    """Read a selection: ``all=1`` with the search's conditions, or the ticked ``id``s.
+
+    Malformed values (a tampered form) are a 400; an id of another contract is a 404
+    later, when the selection is read (select_devices).
+    """
+    if values.get("all") == "1":
+        form = DeviceSearchForm(formdata=values)
+        if not form.validate():
+            abort(400)
+        return DeviceSelection(search=form.to_search())
+    raw = values.getlist("id")
+    if len(raw) > MAX_SELECTED_IDS or not all(value.isdigit() and len(value) < 12 for value in raw):
+        abort(400)
+    return DeviceSelection(ids=tuple(dict.fromkeys(int(value) for value in raw)))
+
+
+def _selection_fields(selection: DeviceSelection) -> list[tuple[str, Any]]:
+    """The selection as form fields (or URL arguments) that reproduce it."""
+    if selection.search is not None:
+        conditions = list_query_args(selection.search, "status")
+        return [("all", "1"), *conditions.items()]
+    return [("id", device_id) for device_id in selection.ids]
+
+
+def _say_already_deleted(selection: DeviceSelection, selected: SelectedDevices) -> None:
+    if selected.already_deleted:
+        flash(
+            _(
+                "次の機器は既に削除されています: %(names)s",
+                names=_("、").join(selected.already_deleted),
+            ),
+            "info",
+        )
+    elif selection.search is not None and not selected.ids:
+        flash(_("条件に合う機器はありません。既に削除されている可能性があります。"), "info")
+
+
+@bp.route("/bulk-delete", methods=["GET", "POST"])
+@contractor_required
+def bulk_delete() -> Response:
+    """「選択した機器を削除」: the selection's confirmation, then its deletion (all or nothing)."""
+    selection = _selection_from(request.form if request.method == "POST" else request.args)
+    back = request.args.get("back", "")
+    list_url = url_for("devices.index", **list_args_from_back(back))
+    # From 退会手続き: once the devices are gone, the withdrawal goes on where it stopped.
+    then = "withdraw" if request.args.get("then") == "withdraw" else None
+    done_url = url_for("account.withdraw") if then else list_url
+    if selection.is_empty:
+        flash(_("削除する機器を選択してください。"), "error")
+        return see_other(list_url)
+    contract_id = current_user.contract_id
+    selected = select_devices(contract_id, selection)
+    if not selected.ids:
+        # Everything ticked is gone already (a second submit, another tab): said, not an error.
+        _say_already_deleted(selection, selected)
+        return see_other(done_url)
+    form = BulkDeleteDevicesForm(data={"expected": selected.count})
+    fields = _selection_fields(selection)
+    context: dict[str, Any] = {
+        "selected": selected,
+        "selection_fields": fields,
+        "action": url_for("devices.bulk_delete", back=back or None, then=then),
+        "archive_url": f"{url_for('devices.bulk_recordings')}?{urlencode(fields)}",
+        "list_url": list_url,
+        "back": back,
+    }
+    if not form.validate_on_submit():
+        return render_form("devices/bulk_delete.html", form, **context)
+    if selection.search is not None and selected.count > (form.expected.data or 0):
+        # Devices registered since the confirmation match too: never delete unseen ones.
+        form.expected.data = selected.count
+        return render_form(
+            "devices/bulk_delete.html",
+            form,
+            refusal=Conflict(SELECTION_GREW, field=""),
+            **context,
+        )
+    reason = (form.reason.data or "").strip()
+    try:
+        deletion = delete_devices(contract_id, selected.ids, reason=reason)
+    except ContractGone:
+        abort(404)
+    _say_already_deleted(selection, selected)
+    flash(_("%(count)s台の機器を削除しました。", count=len(deletion.deleted)), "success")
+    mail = deletion.mail
+    if mail is not None and mail.sent is False:
+        flash(
+            _(
+                "%(email)s に削除のお知らせメールを送信できませんでした。"
+                "機器の削除は完了しています。",
+                email=", ".join(mail.recipients),
+            ),
+            "error",
+        )
+    return see_other(done_url)
+
+
+SELECTION_GREW = _l(
+    "確認の後に条件に合う機器が増えました。対象の機器を確かめて、もう一度「削除」を押してください。"
+)
+
+
+@bp.get("/bulk-delete/recordings.zip")
+@contractor_required
+def bulk_recordings() -> Response:
+    """The recordings a bulk deletion would delete, in one ZIP: to keep them first."""
+    selection = _selection_from(request.args)
+    if selection.is_empty:
+        abort(404)
+    contract_id = current_user.contract_id
+    selected = select_devices(contract_id, selection)
+    archived = recordings_of_devices_to_archive(contract_id, selected.ids)
+    record_archive_download(contract_id, len(archived), devices=selected.count)
+    name = f"recordings-{clock.today().strftime('%Y%m%d')}.zip"
+    return zip_download(archived, name, name)

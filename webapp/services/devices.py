@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
 from .. import clock, storage
-from ..audit import record_event
+from ..audit import EventTarget, record_event, record_events
 from ..crypto import digest
 from ..database import lock_for_update, unit_of_work
 from ..enums import (
@@ -34,6 +34,8 @@ from ..models import (
     Licence,
     NotificationSetting,
     Recording,
+    format_mac,
+    mask_key,
     utcnow,
 )
 from .contracts import contractor_of
@@ -406,3 +408,141 @@ def delete_device(device: Device, *, reason: str = "") -> Delivery | None:
     # yet (an upload cut off mid-way): removing the folder removes them all.
     storage.remove_tree(storage.device_prefix(contract_id, device_id))
     return mail
+
+
+# Devices deleted by one statement at a time: well under every database's limit of
+# parameters, and few enough round trips that thousands of devices take seconds.
+BULK_CHUNK = 500
+# How many devices the mail after a bulk deletion names; the rest are counted.
+MAIL_LISTS = 50
+
+
+class BulkDeletion(NamedTuple):
+    """What a bulk deletion removed (by name), and the mail that says so."""
+
+    deleted: list[DeletedDevice]
+    mail: Delivery | None
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + BULK_CHUNK] for start in range(0, len(ids), BULK_CHUNK)]
+
+
+def delete_devices(contract_id: int, device_ids: list[int], *, reason: str = "") -> BulkDeletion:
+    """Delete many of the contract's devices for good (一括削除), all or nothing.
+
+    The rules of delete_device() for each device, in one transaction and in set-based
+    statements (a chunk of devices at a time, never a device at a time): the devices,
+    their notification settings and recording rows go, every licence is revoked (失効),
+    each device gets its own ``device.delete`` audit event (so a stale page of any of
+    them answers "already deleted"), and one mail names them all. The devices' folders
+    are removed after the commit. Ids of devices no longer there (deleted meanwhile) are
+    skipped: the caller has already refused another contract's ids (404).
+    """
+    contractor = contractor_of(contract_id)
+    now = utcnow()
+    deleted: list[DeletedDevice] = []
+    targets: list[EventTarget] = []
+    mail = None
+    with unit_of_work() as work:
+        # The contract is locked first, as a registration does: a withdrawal or a
+        # registration at the same moment waits for this one (SQLite: every writer does).
+        if not lock_for_update(db.session, Contract, contract_id):
+            raise ContractGone()
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        gone_ids: list[int] = []
+        for chunk in _chunks(sorted(set(device_ids))):
+            query = (
+                select(
+                    Device.id,
+                    Device.name,
+                    Device.domain,
+                    Device.model,
+                    Device.mac,
+                    Device.licence_id,
+                    Licence.key,
+                    Licence.plan,
+                )
+                .join(Licence, Device.licence_id == Licence.id)
+                .where(Device.id.in_(chunk), Device.contract_id == contract_id)
+                .order_by(Device.name, Device.id)
+            )
+            if postgres:
+                # An upload or a single deletion of one of them holds its row: wait for it.
+                query = query.with_for_update(of=Device)
+            rows = db.session.execute(query).all()
+            if not rows:
+                continue
+            ids = [row.id for row in rows]
+            # Every recording row goes; the mail counts what a confirmation offered to
+            # save (each device's plan's history), as the single deletion's does.
+            counted = db.session.execute(
+                select(
+                    Recording.device_id,
+                    func.count(),
+                    func.count().filter(in_history(Licence.plan)),
+                )
+                .join(Device, Device.id == Recording.device_id)
+                .join(Licence, Device.licence_id == Licence.id)
+                .where(Recording.device_id.in_(ids))
+                .group_by(Recording.device_id)
+            ).all()
+            removed = {device_id: total for device_id, total, _ in counted}
+            kept = {device_id: history for device_id, _, history in counted}
+            db.session.execute(delete(Recording).where(Recording.device_id.in_(ids)))
+            db.session.execute(
+                delete(NotificationSetting).where(NotificationSetting.device_id.in_(ids))
+            )
+            db.session.execute(
+                delete(Device).where(Device.id.in_(ids), Device.contract_id == contract_id),
+                execution_options={"synchronize_session": False},
+            )
+            db.session.execute(
+                update(Licence)
+                .where(Licence.id.in_([row.licence_id for row in rows]))
+                .values(state=LicenceState.REVOKED, revoked_at=now),
+                execution_options={"synchronize_session": False},
+            )
+            for row in rows:
+                deleted.append(
+                    DeletedDevice(
+                        name=row.name,
+                        domain=row.domain,
+                        model=row.model,
+                        mac=format_mac(row.mac),
+                        licence=mask_key(row.key),
+                        recordings=kept.get(row.id, 0),
+                    )
+                )
+                detail = {
+                    "domain": row.domain,
+                    "recordings": removed.get(row.id, 0),
+                    "reason": reason[:1000],
+                    "bulk": True,
+                }
+                targets.append((row.id, row.name, detail))
+            gone_ids += ids
+        record_events(
+            "device.delete", contract_id=contract_id, target_type="device", targets=targets
+        )
+        if contractor is not None and deleted:
+            deleted.sort(key=lambda device: device.name)
+            mail = send_after_commit(
+                contractor.email,
+                "devices_deleted",
+                locale=contractor.locale,
+                devices=deleted[:MAIL_LISTS],
+                count=len(deleted),
+                recordings=sum(device.recordings for device in deleted),
+                deleted_at=now,
+                zone=clock.service_zone().key,
+            )
+        # Each device's recordings, with any object no row named yet (an upload cut off
+        # mid-way), live under its folder: one removal per device, never one per file.
+        work.after_commit(lambda: remove_device_folders(contract_id, gone_ids))
+    return BulkDeletion(deleted, mail)
+
+
+def remove_device_folders(contract_id: int, device_ids: list[int]) -> None:
+    """Remove the storage folders of deleted devices (after the commit; never raises)."""
+    storage.remove_trees([storage.device_prefix(contract_id, each) for each in device_ids])

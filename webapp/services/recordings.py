@@ -69,12 +69,17 @@ def parse_captured_at(value: str | None, now: dt.datetime | None = None) -> dt.d
     return moment
 
 
-def record_archive_download(contract_id: int, count: int, *, device: Device | None = None) -> None:
+def record_archive_download(
+    contract_id: int, count: int, *, device: Device | None = None, devices: int | None = None
+) -> None:
     """Write to 操作履歴 that the recordings of a device, or of the whole contract, were taken.
 
     An archive holds every recording the deletion or withdrawal would delete: who took
     one, and when, is the contract's to see.
     """
+    detail: dict[str, int] = {"recordings": count}
+    if devices is not None:  # a selection's (before a bulk deletion): how many devices
+        detail["devices"] = devices
     with unit_of_work():
         record_event(
             "recordings.download",
@@ -82,7 +87,7 @@ def record_archive_download(contract_id: int, count: int, *, device: Device | No
             target_type="device" if device else "contract",
             target_id=device.id if device else None,
             summary=device.name if device else "",
-            detail={"recordings": count},
+            detail=detail,
         )
 
 
