@@ -9,14 +9,16 @@ A fresh database gets one contract with that many devices (each with its licence
 notification setting and its recordings, a file for each under RECORDINGS_DIR), and a
 second contract of the same size that must come out untouched. A child process then does
 what the confirmation's POST does with "every device selected" (all=1): it reads the
-selection and deletes it with delete_devices(), in one transaction, and removes the
-devices' folders after the commit. It prints the time of the whole, of the transaction
-alone and of the folders' removal, and checks that nothing of the contract is left and
-that the other contract kept everything (it fails otherwise). Goal: under 10 s.
+selection and deletes it with delete_devices(), in one transaction, and starts the
+removal of the devices' folders after the commit. It prints the time until the deletion
+returns (what the contractor waits for: goal under 10 s), of the transaction alone, and
+how long after the commit the folders were gone, and checks that nothing of the contract
+is left and that the other contract kept everything (it fails otherwise).
 
 Removing the folders is one unlink per recording file, which the disk sets the pace of
-(on a busy shared disk, far more than the code does): --work-dir /dev/shm times the same
-run with the files in memory.
+(on a busy shared disk, far more than the code does), so it runs in a thread beside the
+request rather than within it; --work-dir /dev/shm times the same run with the files in
+memory.
 """
 
 from __future__ import annotations
@@ -113,7 +115,6 @@ removing = service.remove_device_folders
 def timed_removal(contract, device_ids):
     timings["committed"] = time.perf_counter()
     removing(contract, device_ids)
-    timings["removed"] = time.perf_counter()
 
 service.remove_device_folders = timed_removal
 with app.test_request_context():
@@ -123,7 +124,9 @@ with app.test_request_context():
     selected = select_devices(contract_id, DeviceSelection(search=DeviceSearch()))
     read = time.perf_counter()
     deletion = service.delete_devices(contract_id, selected.ids, reason="bench")
-    finished = time.perf_counter()
+    finished = time.perf_counter()  # where the request answers
+    storage.wait_for_removals()  # the folders go in a thread beside it
+    removed = time.perf_counter()
 
     def left(model, column, contract):
         owned = select(Device.id).where(Device.contract_id == contract)
@@ -135,7 +138,8 @@ with app.test_request_context():
         "seconds": round(finished - started, 2),
         "selection_read_s": round(read - started, 2),
         "transaction_s": round(timings["committed"] - read, 2),
-        "folders_removed_s": round(timings["removed"] - timings["committed"], 2),
+        "after_commit_s": round(finished - timings["committed"], 2),
+        "folders_removed_s": round(removed - timings["committed"], 2),
         "devices_left": db.session.scalar(
             select(func.count()).select_from(Device).where(Device.contract_id == contract_id)),
         "files_left": sum(1 for _ in storage.iter_objects(f"c{contract_id}")),
@@ -207,7 +211,9 @@ def main() -> int:
         f"({database}): {result['seconds']:.2f} s "
         f"(selection {result['selection_read_s']:.2f} s, "
         f"transaction {result['transaction_s']:.2f} s, "
-        f"folders after the commit {result['folders_removed_s']:.2f} s)",
+        f"after the commit {result['after_commit_s']:.2f} s); "
+        f"the folders, removed beside it, gone {result['folders_removed_s']:.2f} s "
+        "after the commit",
         flush=True,
     )
     figures = {

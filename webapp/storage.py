@@ -7,8 +7,9 @@ is idempotent in both backends, and a failure to remove is logged rather than ra
 is left behind is swept by gc-recordings.
 
 Callers use the module functions (`write`, `read`, `stream`, `remove`, `remove_tree`,
-`iter_objects`), which act on the current app's backend. `stream` reads an object a chunk
-at a time, so that a download of any size never holds a recording whole.
+`remove_trees`, `iter_objects`), which act on the current app's backend; `remove_trees`
+(a bulk deletion's folders) runs beside the request instead of within it. `stream` reads
+an object a chunk at a time, so that a download of any size never holds a recording whole.
 """
 
 from __future__ import annotations
@@ -479,14 +480,45 @@ def remove(storage_keys: Iterable[str]) -> int:
         return 0
 
 
+# Removals of many folders running beside the requests (see remove_trees).
+_removals: list[threading.Thread] = []
+_removals_lock = threading.Lock()
+
+
 def remove_trees(prefixes: list[str]) -> None:
-    """Remove everything under several prefixes (deleted devices' folders); never raises."""
+    """Remove everything under several prefixes (deleted devices' folders); never raises.
+
+    The removal runs in a thread of its own and the caller does not wait for it: the rows
+    are gone already, so nothing serves these objects any more, and unlinking a bulk
+    deletion's tens of thousands of files can take minutes on a busy disk, longer than a
+    request may last. What a stopped process leaves behind belongs to no device, and
+    gc-recordings removes it.
+    """
     for prefix in prefixes:
         check_key(prefix)
-    try:
-        current().remove_trees(prefixes)
-    except Exception:
-        log.exception("could not remove %s folders of objects; gc-recordings will", len(prefixes))
+    backend = current()
+
+    def remove() -> None:
+        try:
+            backend.remove_trees(prefixes)
+        except Exception:
+            log.exception(
+                "could not remove %s folders of objects; gc-recordings will", len(prefixes)
+            )
+
+    removal = threading.Thread(target=remove, name="remove-recordings", daemon=True)
+    with _removals_lock:
+        _removals[:] = [each for each in _removals if each.is_alive()]
+        _removals.append(removal)
+    removal.start()
+
+
+def wait_for_removals() -> None:
+    """Wait until every removal started by remove_trees has finished (tests, benchmarks)."""
+    with _removals_lock:
+        running = list(_removals)
+    for removal in running:
+        removal.join()
 
 
 def remove_tree(prefix: str) -> int:

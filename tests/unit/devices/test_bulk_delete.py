@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -185,6 +186,7 @@ def test_the_selection_is_deleted_with_licences_revoked_and_audited(
     assert remaining(app, contractor.contract_id) == {"devices": 1, "recordings": 2, "settings": 1}
     assert licence_states(app, chosen) == [LicenceState.REVOKED] * 3
     assert licence_states(app, kept) == [LicenceState.IN_USE]
+    storage.wait_for_removals()  # the folders go beside the request, not within it
     assert not any(Path(f).exists() for c in chosen for f in c["files"])
     assert all(Path(f).exists() for c in kept for f in c["files"])
     with app.app_context():
@@ -358,6 +360,29 @@ def test_files_are_removed_only_after_the_commit(
         deletion = service.delete_devices(contractor.contract_id, [c["id"] for c in cameras])
     assert len(deletion.deleted) == 4
     assert seen == [0]
+    storage.wait_for_removals()
+    assert not any(Path(f).exists() for c in cameras for f in c["files"])
+
+
+def test_the_answer_does_not_wait_for_the_folders_to_go(
+    app: Flask, logged_in: Client, cameras: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unlinking a large selection's files can outlast a request: the answer comes first."""
+    with app.app_context():
+        backend = storage.current()
+    disk_is_slow = threading.Event()
+    removing = backend.remove_trees
+
+    def slow_removal(prefixes: list[str]) -> None:
+        disk_is_slow.wait(timeout=60)  # a removal within the request would wait here
+        removing(prefixes)
+
+    monkeypatch.setattr(backend, "remove_trees", slow_removal)
+    response = submit(logged_in, {"id": [c["id"] for c in cameras]})
+    assert response.status_code == 303
+    assert all(Path(f).exists() for c in cameras for f in c["files"])  # still on the disk
+    disk_is_slow.set()
+    storage.wait_for_removals()
     assert not any(Path(f).exists() for c in cameras for f in c["files"])
 
 
