@@ -158,4 +158,6 @@ def posted_ids(name: str) -> set[int]:
 
     Whose they are is for the business rule to check: a loader or an owner-scoped query.
     """
-    return {int(v) for v in request.form.getlist(name) if v.isdigit() and len(v) < 10}
+    return {
+        int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit() and len(v) < 10
+    }

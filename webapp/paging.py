@@ -10,7 +10,8 @@ MAX_PAGE = 10**6
 
 def parse_page(raw: str | None) -> int:
     """Read a 1-based page number leniently: anything unusable is page 1."""
-    if raw is None or not raw.isdigit() or len(raw) > 7:
+    # isdigit() alone takes "²" and other digits int() refuses.
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
         return 1
     return min(max(int(raw), 1), MAX_PAGE)
 

@@ -397,7 +397,9 @@ def _selection_from(values: MultiDict[str, str]) -> DeviceSelection:
             abort(400)
         return DeviceSelection(search=form.to_search())
     raw = values.getlist("id")
-    if len(raw) > MAX_SELECTED_IDS or not all(value.isdigit() and len(value) < 12 for value in raw):
+    if len(raw) > MAX_SELECTED_IDS or not all(
+        value.isascii() and value.isdigit() and len(value) < 12 for value in raw
+    ):
         abort(400)
     return DeviceSelection(ids=tuple(dict.fromkeys(int(value) for value in raw)))
 

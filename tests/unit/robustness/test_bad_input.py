@@ -30,6 +30,7 @@ NASTY = [
     "../../etc/passwd",
     "-1",
     "99999999999999999999999999999",
+    "²",  # a digit to str.isdigit(), not to int()
 ]
 SEARCH_FIELDS = ["name", "model", "mac", "domain", "service_status", "plan", "view", "page", "back"]
 
@@ -68,6 +69,16 @@ def test_detail_and_portal_parameters(logged_in: Client, device_id: int, value: 
     for path in (f"/devices/{device_id}", f"/devices/{device_id}/licence", "/"):
         response = logged_in.get(path, query_string={"back": value, "page": value})
         assert response.status_code == 200, (path, value)
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_selection_and_licence_list_parameters(
+    logged_in: Client, device_id: int, value: str
+) -> None:
+    response = logged_in.get("/devices/bulk-delete", query_string={"id": value})
+    assert response.status_code == 400, value
+    response = logged_in.get("/licences", query_string={"page": value})
+    assert response.status_code == 200, value
 
 
 @pytest.mark.parametrize("value", NASTY)
