@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     PasswordField,
     StringField,
     TextAreaField,
@@ -17,12 +16,10 @@ from wtforms import (
 from wtforms.validators import (
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
-from wtforms.widgets import HiddenInput
 
 from ..enums import DeviceKind, Plan, ServiceStatus
 from ..forms import ChoiceField, PortalForm, RadioChoiceField, Ticked, stripped
@@ -104,11 +101,12 @@ class DeleteDeviceForm(PortalForm):
 class BulkDeleteDevicesForm(DeleteDeviceForm):
     """The confirmation of 「選択した機器を削除」: the same acknowledgements as one deletion.
 
-    *expected* is how many devices the confirmation showed: a selection of every device
-    matching a search is refused if more match by the time it is submitted.
+    *expected* marks the devices the confirmation showed (SelectedDevices.mark): a selection
+    of every device matching a search is refused if other devices match by the time it is
+    submitted, even as many as before.
     """
 
-    expected = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=0)])
+    expected = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class SetupDeviceForm(PortalForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -612,6 +613,12 @@ class SelectedDevices:
     @property
     def count(self) -> int:
         return len(self.ids)
+
+    @property
+    def mark(self) -> str:
+        """A short digest of exactly these devices, whatever their order."""
+        listed = ",".join(str(each) for each in sorted(self.ids))
+        return hashlib.sha256(listed.encode()).hexdigest()[:32]
 
 
 def _selection_condition(contract_id: int, selection: DeviceSelection) -> ColumnElement[bool]:

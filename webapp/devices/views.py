@@ -444,7 +444,7 @@ def bulk_delete() -> Response:
         # Everything ticked is gone already (a second submit, another tab): said, not an error.
         _say_already_deleted(selection, selected)
         return see_other(done_url)
-    form = BulkDeleteDevicesForm(data={"expected": selected.count})
+    form = BulkDeleteDevicesForm(data={"expected": selected.mark})
     fields = _selection_fields(selection)
     context: dict[str, Any] = {
         "selected": selected,
@@ -456,13 +456,15 @@ def bulk_delete() -> Response:
     }
     if not form.validate_on_submit():
         return render_form("devices/bulk_delete.html", form, **context)
-    if selection.search is not None and selected.count > (form.expected.data or 0):
-        # Devices registered since the confirmation match too: never delete unseen ones.
-        form.expected.data = selected.count
+    if selection.search is not None and form.expected.data != selected.mark:
+        # Other devices match than those the confirmation showed (one registered since,
+        # another deleted in another tab): never delete unseen ones. The confirmation is
+        # shown again with the devices as they are now, ready to be submitted.
+        form.expected.data = selected.mark
         return render_form(
             "devices/bulk_delete.html",
             form,
-            refusal=Conflict(SELECTION_GREW, field=""),
+            refusal=Conflict(SELECTION_CHANGED, field=""),
             **context,
         )
     reason = (form.reason.data or "").strip()
@@ -470,6 +472,10 @@ def bulk_delete() -> Response:
         deletion = delete_devices(contract_id, selected.ids, reason=reason)
     except ContractGone:
         abort(404)
+    if not deletion.deleted:
+        # Two submits at once: the other one deleted them between the reading and the lock.
+        flash(_("選択した機器は既に削除されています。"), "info")
+        return see_other(done_url)
     _say_already_deleted(selection, selected)
     flash(_("%(count)s台の機器を削除しました。", count=len(deletion.deleted)), "success")
     mail = deletion.mail
@@ -485,8 +491,8 @@ def bulk_delete() -> Response:
     return see_other(done_url)
 
 
-SELECTION_GREW = _l(
-    "確認の後に条件に合う機器が増えました。対象の機器を確かめて、もう一度「削除」を押してください。"
+SELECTION_CHANGED = _l(
+    "確認の後に条件に合う機器が変わりました。対象の機器を確かめて、もう一度「削除」を押してください。"
 )
 
 

@@ -76,7 +76,7 @@ def submit(client: Client, fields: dict[str, Any], **query: Any) -> Any:
     data = {**fields, "csrf_token": token, **BOTH}
     if "all" in fields:
         html = client.get(confirmation).get_data(as_text=True)
-        data["expected"] = html.split('name="expected" type="hidden" value="')[1].split('"')[0]
+        data["expected"] = mark_in(html)
     return client.post(action, data=data)
 
 
@@ -314,9 +314,44 @@ def test_all_matching_refuses_devices_registered_after_the_confirmation(
     )
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "確認の後に条件に合う機器が増えました。" in html
+    assert "確認の後に条件に合う機器が変わりました。" in html
     assert "倉庫カメラ3" in html
     assert remaining(app, contractor.contract_id)["devices"] == 5
+    # The confirmation shown again is ready: 削除 now deletes the three it shows.
+    again = logged_in.post(
+        "/devices/bulk-delete",
+        data={"all": 1, "name": "倉庫", "expected": mark_in(html), "csrf_token": token, **BOTH},
+    )
+    assert again.status_code == 303
+    assert remaining(app, contractor.contract_id)["devices"] == 2
+
+
+def mark_in(html: str) -> str:
+    return html.split('name="expected" type="hidden" value="')[1].split('"')[0]
+
+
+def test_all_matching_refuses_as_many_devices_but_others(
+    app: Flask, logged_in: Client, contractor: Account, cameras: list[dict[str, Any]]
+) -> None:
+    """One shown device deleted in another tab, one new registered: the count is the same."""
+    confirmation = logged_in.get(url(all=1, name="倉庫")).get_data(as_text=True)
+    token = logged_in.csrf_token(url(all=1, name="倉庫"))
+    assert submit(logged_in, {"id": [cameras[0]["id"]]}).status_code == 303
+    with app.app_context():
+        DeviceFactory(contract_id=contractor.contract_id, name="倉庫カメラ3")
+    response = logged_in.post(
+        "/devices/bulk-delete",
+        data={
+            "all": 1,
+            "name": "倉庫",
+            "expected": mark_in(confirmation),
+            "csrf_token": token,
+            **BOTH,
+        },
+    )
+    assert response.status_code == 409
+    assert "倉庫カメラ3" in response.get_data(as_text=True)
+    assert remaining(app, contractor.contract_id)["devices"] == 4
 
 
 def test_a_failure_inside_the_transaction_deletes_nothing(
@@ -362,6 +397,29 @@ def test_files_are_removed_only_after_the_commit(
     assert seen == [0]
     storage.wait_for_removals()
     assert not any(Path(f).exists() for c in cameras for f in c["files"])
+
+
+def test_a_submit_that_lost_the_race_to_another_says_already_deleted(
+    app: Flask,
+    logged_in: Client,
+    contractor: Account,
+    cameras: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two submits at once: both read the selection before either deleted it."""
+    from webapp.devices import views
+    from webapp.devices.queries import DeviceSelection, select_devices
+
+    ids = [c["id"] for c in cameras[:2]]
+    with app.test_request_context():
+        read_before = select_devices(contractor.contract_id, DeviceSelection(ids=tuple(ids)))
+    assert submit(logged_in, {"id": ids}).status_code == 303
+    monkeypatch.setattr(views, "select_devices", lambda *args: read_before)
+    response = submit(logged_in, {"id": ids})
+    assert response.status_code == 303
+    listing = logged_in.get("/devices").get_data(as_text=True)
+    assert "選択した機器は既に削除されています。" in listing
+    assert "0台の機器を削除しました" not in listing
 
 
 def test_the_answer_does_not_wait_for_the_folders_to_go(
