@@ -28,23 +28,24 @@ def own_devices(contract_id: int, device_ids: set[int]) -> set[int]:
     Another contract's device, or one that never existed, refuses the whole post: nothing of
     it is saved. A device this contract deleted since the page was shown (another tab) is
     only left out. One statement when all are there, whatever the number of ids.
+
+    The devices are read FOR KEY SHARE (PostgreSQL; SQLite's writers are serialised anyway)
+    and stay so until the caller's transaction ends: a device being deleted now is waited
+    for and then left out, and none can go before the caller's rows that name it are in.
     """
     if len(device_ids) > MAX_POSTED_DEVICES:
         raise NotFound()
     if not device_ids:
         return set()
-    owned = db.session.scalar(
-        select(func.count())
-        .select_from(Device)
-        .where(Device.contract_id == contract_id, Device.id.in_(device_ids))
-    )
-    if owned == len(device_ids):
-        return device_ids
     present = set(
         db.session.scalars(
-            select(Device.id).where(Device.contract_id == contract_id, Device.id.in_(device_ids))
+            select(Device.id)
+            .where(Device.contract_id == contract_id, Device.id.in_(device_ids))
+            .with_for_update(read=True, key_share=True)
         )
     )
+    if len(present) == len(device_ids):
+        return device_ids
     missing = device_ids - present
     deleted = set(
         db.session.scalars(

@@ -58,13 +58,17 @@ def _add_missing_settings(devices: ColumnElement[bool]) -> None:
     """Give the chosen devices that have no setting row one with the defaults (all on).
 
     One INSERT … SELECT; the caller holds the contract's lock, so no other request adds
-    the same rows meanwhile.
+    the same rows meanwhile. The devices are read FOR KEY SHARE (PostgreSQL; SQLite's
+    writers are serialised anyway): a device being deleted right now is waited for and
+    left out, instead of failing the insert's foreign key once its deletion commits.
     """
     missing = ~exists().where(NotificationSetting.device_id == Device.id)
     db.session.execute(
         insert(NotificationSetting).from_select(
             ["device_id", *EVENTS],
-            select(Device.id, *(literal(True) for _ in EVENTS)).where(devices, missing),
+            select(Device.id, *(literal(True) for _ in EVENTS))
+            .where(devices, missing)
+            .with_for_update(read=True, key_share=True),
         )
     )
 

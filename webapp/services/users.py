@@ -196,9 +196,11 @@ def set_access_to_every_device(user: User, *, allowed: bool) -> int:
             db.session.execute(
                 insert(UserDevice).from_select(
                     ["user_id", "device_id"],
-                    select(literal(user.id), Device.id).where(
-                        Device.contract_id == user.contract_id, ~ticked
-                    ),
+                    # FOR KEY SHARE: a device being deleted now is waited for and left
+                    # out, not a foreign-key failure once its deletion commits.
+                    select(literal(user.id), Device.id)
+                    .where(Device.contract_id == user.contract_id, ~ticked)
+                    .with_for_update(read=True, key_share=True),
                 )
             )
         else:
