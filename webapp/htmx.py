@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import make_response, redirect, request
+from flask import has_request_context, make_response, redirect, request
 from werkzeug.wrappers import Response
 
 
 def is_htmx() -> bool:
     """Return True for any request that htmx made."""
     return request.headers.get("HX-Request") == "true"
+
+
+# A part that reloads itself on a timer (the portal's tiles) asks with this argument. Such a
+# request is not the person's activity: it must not keep an unattended login alive past
+# SESSION_IDLE_MINUTES.
+SELF_REFRESH_ARG = "self_refresh"
+
+
+def is_self_refresh() -> bool:
+    """Return True for a part's timed reload of itself (see SELF_REFRESH_ARG)."""
+    return has_request_context() and is_htmx() and request.args.get(SELF_REFRESH_ARG) == "1"
 
 
 def wants_fragment() -> bool:

@@ -19,6 +19,7 @@ from ..audit import record_event
 from ..crypto import digest
 from ..database import unit_of_work
 from ..extensions import db
+from ..htmx import is_self_refresh
 from ..models import LoginSession, User, utcnow
 
 # Refresh last_seen_at at most this often, so that browsing does not write on every request.
@@ -87,7 +88,7 @@ def load_session_user(token: str) -> User | None:
         with unit_of_work():
             db.session.delete(login_session)
         return None
-    if now - login_session.last_seen_at > _TOUCH_INTERVAL:
+    if now - login_session.last_seen_at > _TOUCH_INTERVAL and not is_self_refresh():
         with unit_of_work():
             login_session.last_seen_at = now
     user.session_token = token

@@ -14,7 +14,7 @@ from ..devices.links import detail_links
 from ..devices.queries import count_troubles, list_portal_devices
 from ..enums import Trouble
 from ..errors import render_error
-from ..htmx import vary_on_htmx, wants_fragment
+from ..htmx import SELF_REFRESH_ARG, vary_on_htmx, wants_fragment
 from ..paging import parse_page
 from ..recordings.queries import latest_image_captures
 from . import bp
@@ -74,6 +74,9 @@ def index() -> Response:
         licence_ending=Trouble.LICENCE_ENDING,
         filter_args={"trouble": trouble.value} if trouble else {},
         refresh_url=url_for("portal.index", **portal_args(trouble, page.page)),
+        self_refresh_url=url_for(
+            "portal.index", **portal_args(trouble, page.page) | {SELF_REFRESH_ARG: 1}
+        ),
         refresh_every=REFRESH_EVERY,
         refreshed_at=utcnow(),
         detail_href=detail_links(""),

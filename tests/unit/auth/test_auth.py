@@ -277,6 +277,43 @@ def test_an_idle_session_expires(app, logged_in: Client, ctx) -> None:
         assert db.session.scalars(select(LoginSession)).all() == []
 
 
+def test_the_portals_timed_refresh_does_not_keep_an_idle_session_alive(
+    app, logged_in: Client, ctx
+) -> None:
+    """A portal left open on an unattended PC refreshes its tiles every 30 s: not activity."""
+    idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    html = logged_in.get("/").get_data(as_text=True)
+    poll = html.split('id="portal-tiles"')[1].split('hx-get="')[1].split('"')[0]
+    assert "self_refresh=1" in poll
+    with ctx():
+        login_session = db.session.scalars(select(LoginSession)).one()
+        login_session.last_seen_at -= idle - dt.timedelta(minutes=2)
+        db.session.commit()
+    # Polled: answered, but the idle clock keeps running.
+    assert logged_in.get(poll, headers={"HX-Request": "true"}).status_code == 200
+    with ctx():
+        login_session = db.session.scalars(select(LoginSession)).one()
+        login_session.last_seen_at -= dt.timedelta(minutes=3)
+        db.session.commit()
+    assert logged_in.get(poll, headers={"HX-Request": "true"}).headers.get("HX-Redirect")
+    with ctx():
+        assert db.session.scalars(select(LoginSession)).all() == []
+
+
+def test_a_request_of_the_person_keeps_the_session_alive(app, logged_in: Client, ctx) -> None:
+    idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    with ctx():
+        login_session = db.session.scalars(select(LoginSession)).one()
+        login_session.last_seen_at -= idle - dt.timedelta(minutes=2)
+        db.session.commit()
+    assert logged_in.get("/?page=1", headers={"HX-Request": "true"}).status_code == 200
+    with ctx():
+        login_session = db.session.scalars(select(LoginSession)).one()
+        login_session.last_seen_at -= dt.timedelta(minutes=3)
+        db.session.commit()
+    assert logged_in.get("/").status_code == 200
+
+
 def test_a_session_has_an_absolute_lifetime(app, logged_in: Client, ctx) -> None:
     with ctx():
         login_session = db.session.scalars(select(LoginSession)).one()

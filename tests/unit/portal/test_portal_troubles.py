@@ -323,7 +323,7 @@ def test_the_tile_area_refreshes_itself_keeping_filter_and_page(
     area = re.search(r'<section id="portal-tiles"[^>]*>', page)
     assert area
     assert 'hx-trigger="every 30s"' in area.group(0)
-    assert 'hx-get="/?trouble=offline&amp;page=2"' in area.group(0)
+    assert 'hx-get="/?trouble=offline&amp;page=2&amp;self_refresh=1"' in area.group(0)
     assert 'hx-swap="outerHTML"' in area.group(0)
     assert "<html" in page
 
