@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import g
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .extensions import limiter
@@ -21,3 +23,27 @@ def failures_limited(
     return limiter.limit(
         limit, key_func=key or get_remote_address, methods=["POST"], deduct_when=failed
     )
+
+
+def _wrong_password(response: Response) -> bool:
+    return bool(g.get("wrong_password"))
+
+
+def wrong_password() -> None:
+    """Count this request against password_guesses_limited: the current password was wrong."""
+    g.wrong_password = True
+
+
+def password_guesses_limited(view: Any) -> Any:
+    """Limit wrong current passwords on a screen that asks for it before a change.
+
+    A stolen session must not become a way to guess the account's password: a handful of
+    wrong answers per account, and per client, in 15 minutes, as for logins.
+    """
+    by_account = failures_limited(
+        "5 per 15 minutes",
+        failed=_wrong_password,
+        key=lambda: f"current-password:{current_user.get_id()}",
+    )
+    by_client = failures_limited("30 per 15 minutes", failed=_wrong_password)
+    return by_account(by_client(view))

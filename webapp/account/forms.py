@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from ..forms import PortalForm, Ticked, email_field, stripped
 from ..i18n import lazy as _l
 from ..identifiers import normalise_furigana, normalise_phone, normalise_postal_code
+from ..limits import wrong_password
 from ..models import User
 from ..passwords import password_problem, verify_password
 from ..services.contracts import email_in_use
@@ -113,6 +114,7 @@ class ContractorForm(PortalForm):
         stored = self.user.password_hash
         if not stored or not verify_password(stored, current.data):
             current.errors = [WrongPassword().message]
+            wrong_password()  # a guess: counted by the screen's limit
             return False
         problem = password_problem(new.data or "", self.email.data or self.user.email)
         if problem:

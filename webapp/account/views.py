@@ -15,6 +15,7 @@ from ..devices.queries import count_devices
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..htmx import see_other
+from ..limits import password_guesses_limited, wrong_password
 from ..models import Contract
 from ..recordings.queries import count_contract_recordings, recordings_of_contract_to_archive
 from ..screens import render_form, render_screen
@@ -27,7 +28,14 @@ from ..services.account import (
 from ..services.credentials import confirm_email_change
 from ..services.export import export_contract
 from ..services.recordings import record_archive_download
-from ..services.refusals import AlreadyWithdrawn, DevicesRemain, EmailTaken, InvalidLink, Refused
+from ..services.refusals import (
+    AlreadyWithdrawn,
+    DevicesRemain,
+    EmailTaken,
+    InvalidLink,
+    Refused,
+    WrongPassword,
+)
 from ..services.tokens import find_token
 from . import bp
 from .forms import ContractorForm, WithdrawForm
@@ -42,6 +50,7 @@ def index() -> Response:
 
 @bp.route("/edit", methods=["GET", "POST"])
 @contractor_required
+@password_guesses_limited
 def edit() -> Response:
     """契約者情報の変更."""
     contract = db.get_or_404(Contract, current_user.contract_id)
@@ -67,6 +76,8 @@ def edit() -> Response:
             keep_token_hash=digest(user.session_token or ""),
         )
     except Refused as refusal:
+        if isinstance(refusal, WrongPassword):
+            wrong_password()
         return render_form("account/edit.html", form, refusal=refusal)
     messages = [_("契約者情報を変更しました。")] if change.changed else []
     mailed = change.confirmation is None or change.confirmation.sent

@@ -14,10 +14,11 @@ from ..crypto import digest
 from ..htmx import see_other
 from ..i18n import COOKIE as LANGUAGE_COOKIE
 from ..i18n import current_language, speaking
+from ..limits import password_guesses_limited, wrong_password
 from ..models import User
 from ..screens import render_screen, show_refusal
 from ..services.credentials import change_password, request_email_change
-from ..services.refusals import Refused
+from ..services.refusals import Refused, WrongPassword
 from ..services.users import set_language
 from . import bp
 from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
@@ -94,6 +95,7 @@ def email() -> Response:
 
 @bp.post("/password")
 @login_required
+@password_guesses_limited
 def password() -> Response:
     """Change the password; every other login of the account ends, this one stays."""
     user = _user()
@@ -108,6 +110,8 @@ def password() -> Response:
             keep_token_hash=digest(user.session_token or ""),
         )
     except Refused as refusal:
+        if isinstance(refusal, WrongPassword):
+            wrong_password()
         return _screen(password_form=form, refusal=refusal)
     flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
     return see_other(url_for("settings.index"))

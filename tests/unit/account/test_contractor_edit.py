@@ -160,6 +160,18 @@ def test_a_password_change_needs_the_current_password(
     assert fresh.login(contractor.email, "another fine phrase").status_code == 303
 
 
+def test_guessing_the_current_password_on_the_edit_is_limited(logged_in: Client) -> None:
+    new = {"new_password": "another fine phrase", "confirm_password": "another fine phrase"}
+    for _ in range(5):
+        wrong = logged_in.post_form("/account/edit", {**VALID, **new, "current_password": "no"})
+        assert wrong.status_code == 422
+    # Details without a password change are not guesses, yet the screen is closed for now.
+    blocked = logged_in.post_form(
+        "/account/edit", {**VALID, **new, "current_password": "correct horse battery"}
+    )
+    assert blocked.status_code == 429
+
+
 def test_fields_the_browser_leaves_out_read_as_empty(
     app: Flask, logged_in: Client, contractor: Account
 ) -> None:

@@ -77,6 +77,32 @@ def test_the_contractor_keeps_the_management_link_and_may_open_the_settings(
     assert logged_in.get("/settings").status_code == 200
 
 
+def test_guessing_the_current_password_is_limited(
+    app: Flask, as_viewer: Client, viewer: Account
+) -> None:
+    """A stolen session must not become a way to guess the account's password."""
+    before = user_row(app, viewer.user_id).password_hash
+    for _ in range(5):
+        wrong = as_viewer.post_form(
+            "/settings/password", password_change(current="a guess"), token_from="/settings"
+        )
+        assert wrong.status_code == 422
+    blocked = as_viewer.post_form("/settings/password", password_change(), token_from="/settings")
+    assert blocked.status_code == 429
+    assert user_row(app, viewer.user_id).password_hash == before
+    assert "password.change" not in actions(app, viewer.contract_id)
+
+
+def test_a_right_current_password_is_never_counted(as_viewer: Client) -> None:
+    for number in range(6):
+        new = f"{NEW_PASSWORD}-{number}"
+        current = PASSWORD if number == 0 else f"{NEW_PASSWORD}-{number - 1}"
+        changed = as_viewer.post_form(
+            "/settings/password", password_change(current=current, new=new), token_from="/settings"
+        )
+        assert changed.status_code == 303, number
+
+
 def test_the_settings_need_a_login(client: Client) -> None:
     assert client.get("/settings").status_code == 302
     token = client.csrf_token()
