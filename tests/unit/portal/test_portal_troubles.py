@@ -326,6 +326,11 @@ def test_the_tile_area_refreshes_itself_keeping_filter_and_page(
     assert 'hx-get="/?trouble=offline&amp;page=2&amp;self_refresh=1"' in area.group(0)
     assert 'hx-swap="outerHTML"' in area.group(0)
     assert "<html" in page
+    # Every link of the part has an id, so htmx keeps the focus on it across a refresh.
+    part = page.split('<section id="portal-tiles"')[1].split("</section>")[0]
+    links = re.findall(r"<a\b[^>]*>", part)
+    assert links and all(" id=" in link for link in links), links
+    assert 'id="tiles-pager-prev"' in part
 
 
 def test_htmx_gets_the_tile_area_alone(logged_in: Client, mixed: dict[str, int]) -> None:
