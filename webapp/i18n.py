@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, has_app_context, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale, gettext, ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
+from werkzeug.wrappers import Response
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
 DEFAULT = "ja"
@@ -35,6 +36,19 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return str(chosen)
     return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT) or DEFAULT
+
+
+def remember_language(response: Response, language: str) -> Response:
+    """Have the browser keep *language* for the pages it asks for before (or without) a login."""
+    response.set_cookie(
+        COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+    return response
 
 
 # The language of what is being rendered now: set at the first text of a request, or by

@@ -21,8 +21,7 @@ from werkzeug.wrappers import Response
 
 from ..enums import TokenPurpose
 from ..extensions import db, limiter
-from ..i18n import COOKIE as LANGUAGE_COOKIE
-from ..i18n import LANGUAGES, current_language
+from ..i18n import LANGUAGES, current_language, remember_language
 from ..i18n import lazy as _l
 from ..limits import failures_limited
 from ..links import safe_next_url
@@ -230,13 +229,4 @@ def choose_language() -> Response:
         return redirect(back, 303)
     if current_user.is_authenticated:
         set_language(current_user, language)
-    response = redirect(back, 303)
-    response.set_cookie(
-        LANGUAGE_COOKIE,
-        language,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        samesite="Lax",
-    )
-    return response
+    return remember_language(redirect(back, 303), language)

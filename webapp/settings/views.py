@@ -5,15 +5,14 @@ Every view acts on the logged-in user only: no user id travels in a URL or a for
 
 from __future__ import annotations
 
-from flask import current_app, flash, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..crypto import digest
 from ..htmx import see_other
-from ..i18n import COOKIE as LANGUAGE_COOKIE
-from ..i18n import current_language, speaking
+from ..i18n import current_language, remember_language, speaking
 from ..limits import password_guesses_limited, wrong_password
 from ..models import User
 from ..screens import render_screen, show_refusal
@@ -128,13 +127,4 @@ def language() -> Response:
     set_language(_user(), chosen)
     with speaking(chosen):
         flash(_("表示言語を変更しました。"), "success")
-    response = see_other(url_for("settings.index"))
-    response.set_cookie(
-        LANGUAGE_COOKIE,
-        chosen,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        samesite="Lax",
-    )
-    return response
+    return remember_language(see_other(url_for("settings.index")), chosen)
