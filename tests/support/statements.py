@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from tests.support.client import Client
 from webapp.extensions import db
 
 
@@ -27,3 +28,11 @@ def counted_statements(app: Flask) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(app: Flask, client: Client, path: str, **headers: str) -> int:
+    """How many SQL statements one request for *path* runs (the page must answer 200)."""
+    with counted_statements(app) as seen:
+        response = client.get(path, headers=headers)
+    assert response.status_code == 200, path
+    return len(seen)

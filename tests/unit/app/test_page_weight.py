@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import gzip
 import re
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory
-from webapp.extensions import db
+from tests.support.statements import statements_for
 
 
 def test_pages_link_fingerprinted_assets_cached_for_a_year(client: Client) -> None:
@@ -51,24 +49,6 @@ def test_static_files_are_compressed_too(client: Client) -> None:
         assert len(response.data) < 0.4 * len(gzip.decompress(response.data))
     with client.get(css) as plain:
         assert "Content-Encoding" not in plain.headers
-
-
-def statements_for(app: Flask, client: Client, path: str, **headers: str) -> int:
-    """How many SQL statements one request for *path* runs (the page must answer 200)."""
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path, headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200, path
-    return len(seen)
 
 
 def test_each_page_runs_a_few_statements_whatever_the_device_count(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tests.support.client import Account, Client
 from tests.support.factories import DeviceFactory, LicenceFactory, UserFactory, add_recordings
-from tests.unit.app.test_page_weight import statements_for
+from tests.support.statements import statements_for
 from webapp import clock
 from webapp.devices.queries import count_troubles
 from webapp.enums import (
