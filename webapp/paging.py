@@ -45,3 +45,25 @@ class Pagination:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+class Paged:
+    """A page of results that the pager macro reads: its Pagination's numbers, passed on."""
+
+    pagination: Pagination
+
+    @property
+    def page(self) -> int:
+        return self.pagination.page
+
+    @property
+    def pages(self) -> int:
+        return self.pagination.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.pagination.has_prev
+
+    @property
+    def has_next(self) -> bool:
+        return self.pagination.has_next

@@ -53,7 +53,7 @@ from ..models import (
     recording_status,
     service_status,
 )
-from ..paging import Pagination
+from ..paging import Paged, Pagination
 from ..recordings.queries import ARCHIVED_COLUMNS
 from ..services.refusals import DeviceGone
 from ..services.retention import in_history
@@ -335,7 +335,7 @@ LISTED_COLUMNS = (
 
 
 @dataclass
-class DevicePage:
+class DevicePage(Paged):
     """One page of devices, with the counts 「表示件数: N / M」 shows."""
 
     items: list[ListedDevice]
@@ -344,22 +344,6 @@ class DevicePage:
     pagination: Pagination
     today: dt.date  # the day the states are judged on, read once for the whole page
     searched: bool = True  # False when the conditions were refused and nothing was searched
-
-    @property
-    def page(self) -> int:
-        return self.pagination.page
-
-    @property
-    def pages(self) -> int:
-        return self.pagination.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.pagination.has_prev
-
-    @property
-    def has_next(self) -> bool:
-        return self.pagination.has_next
 
 
 def sees_every_device(user: User) -> bool:

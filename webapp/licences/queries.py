@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, func, select
 
 from ..extensions import db
 from ..models import Device, Licence
-from ..paging import Pagination
+from ..paging import Paged, Pagination
 from ..services.licences import (
     ContractLicence,
     LicenceFilter,
@@ -31,7 +31,7 @@ COLUMNS = (
 
 
 @dataclass
-class LicencePage:
+class LicencePage(Paged):
     """One page of ライセンス一覧, with how many licences each filter holds."""
 
     items: list[ContractLicence]
@@ -42,22 +42,6 @@ class LicencePage:
     @property
     def matching(self) -> int:
         return self.pagination.total
-
-    @property
-    def page(self) -> int:
-        return self.pagination.page
-
-    @property
-    def pages(self) -> int:
-        return self.pagination.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.pagination.has_prev
-
-    @property
-    def has_next(self) -> bool:
-        return self.pagination.has_next
 
 
 def _of_contract(contract_id: int) -> Select[*tuple[Any, ...]]:
