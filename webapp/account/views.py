@@ -11,7 +11,6 @@ from .. import clock
 from ..access import contractor_required
 from ..archives import zip_download
 from ..crypto import digest
-from ..devices.queries import count_devices
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..htmx import see_other
@@ -26,6 +25,7 @@ from ..services.account import (
     withdraw_contract,
 )
 from ..services.credentials import confirm_email_change
+from ..services.device_sets import contract_devices
 from ..services.export import export_contract
 from ..services.recordings import record_archive_download
 from ..services.refusals import (
@@ -131,7 +131,7 @@ def _blocked(contract_id: int, status: int, recordings: int) -> Response:
         "account/withdraw_blocked.html",
         status=status,
         recordings=recordings,
-        devices=count_devices(contract_id),
+        devices=contract_devices(contract_id),
     )
 
 

@@ -14,8 +14,9 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..models import Device
 from ..paging import Pagination, parse_page
+from ..services.device_sets import contract_devices
 from .forms import DeviceSearchForm
-from .queries import DeviceSearch, count_devices, search_condition
+from .queries import DeviceSearch, search_condition
 
 TEXT_FIELDS = ("name", "model", "mac", "domain")
 
@@ -92,7 +93,7 @@ def narrow(contract_id: int, search: DeviceSearch, page: int, per_page: int) -> 
         Device.contract_id == contract_id, search_condition(search.shape, fold_case=fold_case)
     )
     parameters = search.parameters()
-    total = count_devices(contract_id)
+    total = contract_devices(contract_id)
     matching = total
     if not search.is_empty:
         counting = select(func.count()).select_from(Device).where(condition)

@@ -541,15 +541,6 @@ def list_portal_devices(
     return DevicePage(items, matching, counts.total, pagination, counts.today)
 
 
-def count_devices(contract_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(Device).where(Device.contract_id == contract_id)
-        )
-        or 0
-    )
-
-
 def list_query_args(search: DeviceSearch, view: str, page: int = 1) -> dict[str, Any]:
     """Return the URL arguments that reproduce a 機器一覧 state (empty values left out)."""
     args: dict[str, Any] = {

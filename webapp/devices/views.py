@@ -23,6 +23,7 @@ from ..paging import Pagination, parse_page
 from ..recordings.queries import count_device_recordings, latest_images
 from ..screens import form_status, render_form, render_screen
 from ..services.device_reports import api_secret_is_current
+from ..services.device_sets import contract_devices
 from ..services.devices import (
     already_registered,
     delete_device,
@@ -51,7 +52,6 @@ from .queries import (
     DeviceSearch,
     DeviceSelection,
     SelectedDevices,
-    count_devices,
     get_device,
     list_query_args,
     recordings_of_devices_to_archive,
@@ -103,7 +103,7 @@ def index() -> Response:
         page = DevicePage(
             items=[],
             matching=0,
-            total=count_devices(current_user.contract_id),
+            total=contract_devices(current_user.contract_id),
             pagination=Pagination.clamp(1, per_page, 0),
             today=search.today,
             searched=False,
