@@ -206,3 +206,21 @@ def deletion_event(contract_id: int, action: str, target_id: int) -> AuditEvent 
         )
         .limit(1)
     )
+
+
+def deleted_by(contract_id: int, action: str, target_ids: set[int]) -> dict[int, str]:
+    """Of *target_ids*, those this contract deleted (by *action*), with their names then.
+
+    deletion_event for many objects at once, in one statement: a bulk action tells the
+    ids deleted meanwhile from ids that were never the contract's.
+    """
+    if not target_ids:
+        return {}
+    rows = db.session.execute(
+        select(AuditEvent.target_id, AuditEvent.summary).where(
+            AuditEvent.contract_id == contract_id,
+            AuditEvent.action == action,
+            AuditEvent.target_id.in_(target_ids),
+        )
+    ).all()
+    return {target_id: summary for target_id, summary in rows if target_id is not None}

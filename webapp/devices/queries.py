@@ -27,6 +27,7 @@ from sqlalchemy.orm import undefer
 from .. import clock
 from ..access import found_or_gone
 from ..archives import ArchivedRecording
+from ..audit import deleted_by
 from ..enums import (
     CommStatus,
     DeviceKind,
@@ -40,7 +41,6 @@ from ..enums import (
 from ..extensions import db
 from ..models import (
     LICENCE_ENDING_DAYS,
-    AuditEvent,
     Device,
     Licence,
     Recording,
@@ -614,14 +614,7 @@ def _deleted_names(contract_id: int, missing: set[int]) -> list[str]:
         return []
     if db.session.scalar(select(func.count()).where(Device.id.in_(missing))):
         abort(404)
-    events = db.session.execute(
-        select(AuditEvent.target_id, AuditEvent.summary).where(
-            AuditEvent.contract_id == contract_id,
-            AuditEvent.action == "device.delete",
-            AuditEvent.target_id.in_(missing),
-        )
-    ).all()
-    names = {target_id: summary for target_id, summary in events}
+    names = deleted_by(contract_id, "device.delete", missing)
     if set(names) != missing:
         abort(404)
     return sorted(names.values())

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from ..audit import deleted_by
 from ..extensions import db
-from ..models import AuditEvent, Device
+from ..models import Device
 
 # A page shows fifty devices; a post naming more than this was not made by the page.
 MAX_POSTED_DEVICES = 500
@@ -47,15 +48,6 @@ def own_devices(contract_id: int, device_ids: set[int]) -> set[int]:
     if len(present) == len(device_ids):
         return device_ids
     missing = device_ids - present
-    deleted = set(
-        db.session.scalars(
-            select(AuditEvent.target_id).where(
-                AuditEvent.contract_id == contract_id,
-                AuditEvent.action == "device.delete",
-                AuditEvent.target_id.in_(missing),
-            )
-        )
-    )
-    if missing - deleted:
+    if missing - set(deleted_by(contract_id, "device.delete", missing)):
         raise NotFound()
     return present
