@@ -294,7 +294,10 @@ def seed_demo(email: str, password: str, devices: int, *, seed: int | None = Non
         macs = _free_macs(rng, devices)
         device_rows = []
         for i, (licence_id, licence) in enumerate(zip(licence_ids, licence_rows, strict=True)):
-            kind = DeviceKind.RECORDER if rng.random() < 0.15 else DeviceKind.CAMERA
+            # About one in seven is a recorder, but never the first: every demo contract has a
+            # camera to show an image from (and for `fake-camera --demo-email`).
+            recorder = rng.random() < 0.15 and i > 0
+            kind = DeviceKind.RECORDER if recorder else DeviceKind.CAMERA
             state = _demo_state(rng, licence["plan"], licence["starts_on"], now)
             camera = kind is DeviceKind.CAMERA
             own_list_pair = camera and rng.random() < 0.5

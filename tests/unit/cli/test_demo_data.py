@@ -79,3 +79,19 @@ def test_demo_data_obeys_the_plans_dates_and_statuses(app: Flask) -> None:
             is None
         )
         assert prune_recordings().recordings == 0  # nothing for the retention job to do
+
+
+def test_every_demo_contract_has_a_camera_first(app: Flask) -> None:
+    """Small demo contracts too: the fake camera and the image flow need one to act as."""
+    from webapp.dev.demo import seed_demo
+    from webapp.enums import DeviceKind
+
+    with app.app_context():
+        for seed in range(20):  # at 15 % recorders, some of these seeds draw one first
+            result = seed_demo(
+                f"first-{seed}@example.com", "pass phrase 2026", devices=1, seed=seed
+            )
+            kinds = db.session.scalars(
+                select(Device.kind).where(Device.contract_id == result.contract_id)
+            ).all()
+            assert kinds == [DeviceKind.CAMERA], seed
