@@ -22,7 +22,16 @@ from ..extensions import db
 from ..i18n import N_
 from ..i18n import lazy as _l
 from ..mail import send_mail
-from ..models import Device, Licence, LicenceReminder, User, licence_state, mask_key, utcnow
+from ..models import (
+    LICENCE_ENDING_DAYS,
+    Device,
+    Licence,
+    LicenceReminder,
+    User,
+    licence_state,
+    mask_key,
+    utcnow,
+)
 from ..spreadsheets import csv_bytes
 from .refusals import LicenceNotFound, Refused
 
@@ -324,8 +333,9 @@ class LicenceFilter(LabelledEnum):
     EXPIRED = "expired", N_("期限切れ")
 
 
-# How many days ahead each "ending within" filter looks (the reminders' stages).
-ENDING_WITHIN_DAYS = {LicenceFilter.ENDING_90: 90, LicenceFilter.ENDING_30: 30}
+# How many days ahead each "ending within" filter looks (the reminders' stages); 30 is the
+# 終了間近 of 機器一覧.
+ENDING_WITHIN_DAYS = {LicenceFilter.ENDING_90: 90, LicenceFilter.ENDING_30: LICENCE_ENDING_DAYS}
 # The states in which a licence still runs towards its last day.
 RUNNING_STATES = (LicenceState.UNUSED, LicenceState.IN_USE)
 
