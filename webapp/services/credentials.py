@@ -13,7 +13,7 @@ from ..models import LoginSession, User
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from .contracts import email_in_use
 from .refusals import EmailTaken, InvalidLink, WrongPassword
-from .tokens import external_url, issue_token, use_token
+from .tokens import external_url, issue_token, revoke_links, use_token
 
 
 def find_user(email: str) -> User | None:
@@ -90,13 +90,14 @@ def request_password_reset(email: str) -> Delivery | None:
 def set_password_through_link(token: str, purpose: TokenPurpose, password: str) -> User:
     """Spend a mailed link, once, and give its account *password*; InvalidLink if it is dead.
 
-    Part of the caller's unit of work.
+    The account's other links die with it. Part of the caller's unit of work.
     """
     used = use_token(token, purpose)
     user = db.session.get(User, used.user_id) if used else None
     if user is None:
         raise InvalidLink()
     user.password_hash = hash_password(password)
+    revoke_links(user)
     return user
 
 
@@ -110,11 +111,12 @@ def reset_password(token: str, new_password: str) -> User:
 
 
 def change_password(user: User, current: str, new_password: str, *, keep_token_hash: str) -> None:
-    """Change the password of a logged-in user; their other sessions end."""
+    """Change the password of a logged-in user; their other sessions and mailed links end."""
     with unit_of_work():
         if not user.password_hash or not verify_password(user.password_hash, current):
             raise WrongPassword()
         user.password_hash = hash_password(new_password)
+        revoke_links(user)
         end_sessions(user.id, keep_token_hash=keep_token_hash)
         record_event("password.change", contract_id=user.contract_id)
 
@@ -146,7 +148,11 @@ def request_email_change(user: User, new_email: str) -> Delivery:
 
 
 def confirm_email_change(token: str) -> User:
-    """Make the new address the login e-mail, once, if nobody took it meanwhile."""
+    """Make the new address the login e-mail, once, if nobody took it meanwhile.
+
+    Every other link of the account dies: a reset link mailed to the old address no longer
+    sets a password.
+    """
     with unit_of_work():
         used = use_token(token, TokenPurpose.EMAIL_CHANGE)
         if used is None or used.new_email is None:
@@ -158,6 +164,7 @@ def confirm_email_change(token: str) -> User:
             raise EmailTaken()
         old = user.email
         user.email = used.new_email
+        revoke_links(user)
         record_event(
             "email.change",
             contract_id=user.contract_id,

@@ -50,6 +50,20 @@ def issue_token(user: User, purpose: TokenPurpose, *, new_email: str | None = No
     return token
 
 
+def revoke_links(user: User) -> None:
+    """Every link mailed to *user* that still works stops working, in the current transaction.
+
+    A change of password or of login e-mail calls it: a reset link mailed before must not
+    set a password afterwards, nor a link mailed to an address the account has left.
+    """
+    db.session.execute(
+        update(UserToken)
+        .where(UserToken.user_id == user.id, UserToken.used_at.is_(None))
+        .values(used_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def find_token(token: str, purpose: TokenPurpose) -> UserToken | None:
     """Return the live (unused, unexpired) token row, or None."""
     if not token or len(token) > 100:

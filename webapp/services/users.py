@@ -16,7 +16,7 @@ from .contracts import email_in_use
 from .credentials import set_password_through_link
 from .device_sets import contract_devices, own_devices
 from .refusals import ContractGone, EmailTaken, SeatLimitReached, UserGone
-from .tokens import external_url, issue_token
+from .tokens import external_url, issue_token, revoke_links
 
 
 class Invitation(NamedTuple):
@@ -102,6 +102,9 @@ def change_user_email(user: User, new_email: str) -> list[Delivery]:
             raise EmailTaken()
         old_email = user.email
         user.email = new_email
+        # Links mailed to the old address (a reset, an invitation) die; an invitation is sent
+        # anew below.
+        revoke_links(user)
         record_event(
             "user.email",
             contract_id=user.contract_id,
