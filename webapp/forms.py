@@ -19,8 +19,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, StopValidation, ValidationError
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
+from . import addresses
 from .i18n import lazy as _l
 
 CONTROL_CHARACTERS_MESSAGE = _l("使用できない文字が含まれています。")
@@ -105,6 +106,20 @@ def lowered(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+class EmailRule:
+    """Validator: the one e-mail rule of the portal (addresses.is_acceptable)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data and not addresses.is_acceptable(field.data):
+            raise ValidationError(self.message)
+
+
+INVALID_EMAIL_MESSAGE = _l("Eメールアドレスの形式が正しくありません。")
+
+
 def email_field(label: str = _l("Eメールアドレス"), *, check_format: bool = True) -> EmailField:
     """A required e-mail address, trimmed and in lower case.
 
@@ -112,10 +127,13 @@ def email_field(label: str = _l("Eメールアドレス"), *, check_format: bool
     """
     validators: list[Any] = [
         InputRequired(_l("Eメールアドレスを入力してください。")),
-        Length(max=254, message=_l("Eメールアドレスは254文字以内で入力してください。")),
+        Length(
+            max=addresses.MAX_LENGTH,
+            message=_l("Eメールアドレスは254文字以内で入力してください。"),
+        ),
     ]
     if check_format:
-        validators.append(Email(_l("Eメールアドレスの形式が正しくありません。")))
+        validators.append(EmailRule(INVALID_EMAIL_MESSAGE))
     return EmailField(label, validators, filters=[stripped, lowered])
 
 

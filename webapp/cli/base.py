@@ -10,6 +10,8 @@ from flask import current_app
 from flask.cli import ScriptInfo
 from flask_migrate import upgrade
 
+from .. import addresses
+
 
 def ensure_schema() -> None:
     """Bring the database schema up to date (creates it on an empty database)."""
@@ -35,3 +37,18 @@ class PortalCommand(click.Command):
 def portal_command(name: str) -> Callable[[Callable[..., Any]], PortalCommand]:
     """Declare a portal command: ``@portal_command("name")`` above its click options."""
     return click.command(name, cls=PortalCommand)
+
+
+class EmailAddress(click.ParamType):
+    """An e-mail option: trimmed, in lower case, and held to the rule of the portal's forms."""
+
+    name = "email"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        address = addresses.normalised(str(value))
+        if not addresses.is_acceptable(address):
+            self.fail(f"{value!r} is not an e-mail address the portal's forms accept", param, ctx)
+        return address
+
+
+EMAIL = EmailAddress()

@@ -6,11 +6,11 @@ import click
 
 from ..services.contracts import create_contract, email_in_use
 from ..services.refusals import EmailTaken
-from .base import portal_command
+from .base import EMAIL, portal_command
 
 
 @portal_command("create-contract")
-@click.option("--email", required=True, help="The contractor's login e-mail.")
+@click.option("--email", type=EMAIL, required=True, help="The contractor's login e-mail.")
 @click.option("--name", required=True, help="お名前 of the contractor.")
 @click.option("--company", default="", help="法人名・屋号.")
 @click.option("--seats", default=5, show_default=True, type=click.IntRange(0, 1000))

@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 from ..database import refresh_planner_statistics
 from ..extensions import db
 from ..services.device_reports import replace_api_secret
-from .base import ensure_schema, portal_command
+from .base import EMAIL, ensure_schema, portal_command
 
 # The packages of the demo extra, by the name they are imported as.
 DEMO_EXTRA = {"faker": "Faker", "PIL": "Pillow"}
@@ -40,7 +40,7 @@ def demo_extra(command: str) -> Iterator[None]:
 
 
 @portal_command("seed-demo")
-@click.option("--email", default="demo@example.com", show_default=True)
+@click.option("--email", type=EMAIL, default="demo@example.com", show_default=True)
 @click.option("--password", default="demo-pass-2026", show_default=True)
 @click.option("--devices", default=12, show_default=True, type=click.IntRange(0, 1_000_000))
 @click.option("--seed", type=int, help="Random seed, for repeatable data.")

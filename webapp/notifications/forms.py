@@ -6,9 +6,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from wtforms import EmailField, FieldList
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import Length, Optional
 
-from ..forms import PortalForm, lowered, stripped
+from .. import addresses
+from ..forms import INVALID_EMAIL_MESSAGE, EmailRule, PortalForm, lowered, stripped
 from ..i18n import lazy as _l
 from ..services.notifications import MAX_RECIPIENTS
 
@@ -21,8 +22,8 @@ class RecipientsForm(PortalForm):
             _l("通知先"),
             [
                 Optional(),
-                Length(max=254, message=_l("254文字以内で入力してください。")),
-                Email(_l("Eメールアドレスの形式が正しくありません。")),
+                Length(max=addresses.MAX_LENGTH, message=_l("254文字以内で入力してください。")),
+                EmailRule(INVALID_EMAIL_MESSAGE),
             ],
             filters=[stripped, lowered],
         ),

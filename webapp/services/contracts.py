@@ -7,12 +7,13 @@ from typing import NamedTuple
 
 from sqlalchemy import func, select
 
+from .. import addresses
 from ..database import unit_of_work
 from ..enums import Role
 from ..extensions import db
 from ..models import Contract, User
 from ..passwords import hash_password
-from .refusals import EmailTaken
+from .refusals import EmailTaken, InvalidEmail
 
 
 def email_in_use(email: str) -> bool:
@@ -55,8 +56,14 @@ def create_contract(
     seat_limit: int = 5,
     password_hash: str | None = None,
 ) -> Contract:
-    """Create a contract and its contractor account."""
-    email = email.strip().lower()
+    """Create a contract and its contractor account.
+
+    The address obeys the rule of the portal's forms (InvalidEmail otherwise): a contractor
+    created with an address the forms refuse could never save 契約者情報.
+    """
+    email = addresses.normalised(email)
+    if not addresses.is_acceptable(email):
+        raise InvalidEmail()
     with unit_of_work():
         if email_in_use(email):
             raise EmailTaken()

@@ -48,6 +48,13 @@ class EmailTaken(Refused):
     default_message = _l("このEメールアドレスは既に使われています。")
 
 
+class InvalidEmail(Refused):
+    """The text is not an address the portal takes (see forms.email_rule)."""
+
+    default_field = "email"
+    default_message = _l("Eメールアドレスの形式が正しくありません。")
+
+
 class WrongPassword(Refused):
     """The current password does not match."""
 
