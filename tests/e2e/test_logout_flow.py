@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from playwright.sync_api import Page, Route, expect
 
 from tests.support.demo_contracts import DemoContract
 from tests.support.language import t
-from tests.support.pages import heading, login, menu_bar, messages
+from tests.support.pages import (
+    heading,
+    login,
+    logout,
+    menu_bar,
+    messages,
+    open_detail,
+    open_device_list,
+    tab,
+)
 from tests.support.screenshots import Shot
 
 
@@ -70,3 +80,38 @@ def test_logout_says_so_while_the_portals_images_are_still_loading(
     ]
     assert len(refused) == len(held) > 0
     browser_problems[:] = [problem for problem in browser_problems if problem not in refused]
+
+
+STORED = "JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage)])"
+
+
+def test_logout_leaves_nothing_of_the_contract_in_the_browser(
+    page: Page, js: bool, demo_contract: Callable[..., DemoContract], shot: Shot
+) -> None:
+    """No htmx history snapshot is kept, what the tab stored is cleared, and going back
+    after 「ログアウト」 shows the login page, not the contract's last screen."""
+    contract = demo_contract(devices=3)
+    device = contract.devices[0]
+    login(page, contract.email, contract.password)
+    open_device_list(page)
+    open_detail(page, device.name)
+    tab(page, t("ライセンス情報")).click()
+    expect(tab(page, t("ライセンス情報"))).to_have_attribute("aria-current", "page")
+    if js:
+        # htmx pushed the tab's URL without keeping the screen it left (the device's details).
+        assert device.mac not in page.evaluate(STORED)
+        assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
+        page.evaluate(
+            "sessionStorage.setItem('left', 'in the tab'); localStorage.setItem('left', 'here')"
+        )
+
+    logout(page)
+    if js:
+        # Only what the login page itself keeps: htmx's note of the page it is on.
+        session, local = json.loads(page.evaluate(STORED))
+        assert dict(session) == {"htmx-current-path-for-history": "/login"}
+        assert local == []
+    page.go_back()
+    expect(heading(page, t("ユーザーポータルログイン"))).to_be_visible()
+    expect(page.get_by_text(device.mac)).to_have_count(0)
+    shot(page, "back-after-logout")

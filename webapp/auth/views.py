@@ -118,6 +118,10 @@ def _complete_login(user: User, *, remember_email: bool) -> Response:
     return response
 
 
+# What 「ログアウト」 asks the browser to forget (not "cookies": the language stays chosen).
+LOGOUT_CLEARS = '"cache", "storage"'
+
+
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
@@ -126,7 +130,10 @@ def logout() -> Response:
     logout_user()
     session.clear()
     flash(_("ログアウトしました。"), "info")
-    return redirect(url_for("auth.login"), 303)
+    response = redirect(url_for("auth.login"), 303)
+    # Nothing of the contract stays in the browser: no cached page, no stored snapshot.
+    response.headers["Clear-Site-Data"] = LOGOUT_CLEARS
+    return response
 
 
 def _email_key() -> str:

@@ -93,3 +93,12 @@ def test_htmx_treats_a_server_error_as_one(logged_in: Client) -> None:
     rule = htmx_response_rule(logged_in.get("/").get_data(as_text=True), 500)
     assert rule["swap"] is True
     assert rule["error"] is True
+
+
+def test_htmx_keeps_no_snapshot_of_a_page_in_the_browser(logged_in: Client) -> None:
+    """htmx's history cache would keep 契約者情報 in session storage past 「ログアウト」."""
+    meta = re.search(
+        r"<meta name=\"htmx-config\" content='([^']+)'>", logged_in.get("/account").get_data(True)
+    )
+    assert meta
+    assert json.loads(meta.group(1))["historyCacheSize"] == 0

@@ -186,6 +186,8 @@ def test_logout_is_a_post_with_csrf(logged_in: Client) -> None:
     response = logged_in.post_form("/logout", token_from="/")
     assert response.status_code == 303
     assert response.headers["Location"] == "/login"
+    # The browser forgets the contract's pages and whatever a page stored.
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert logged_in.get("/").status_code == 302
 
 
