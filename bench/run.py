@@ -213,12 +213,17 @@ def run_wrk(url: str, options: list[str], duration: int, connections: int) -> di
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    # Requests that timed out (wrk waits 2 s) or whose connection failed: not counted above.
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return {
         "rps": rps,
         "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": float(sum(map(int, sockets.groups()))) if sockets else 0.0,
     }
 
 
@@ -272,7 +277,7 @@ class Target:
     bound: float
 
     def met(self, figures: dict[str, float]) -> bool:
-        if figures.get("non_2xx"):
+        if figures.get("non_2xx") or figures.get("socket_errors") or not figures["requests"]:
             return False
         value = figures[self.figure]
         return value < self.bound if self.figure.endswith("_ms") else value >= self.bound
@@ -297,6 +302,7 @@ def print_run(http: dict[str, dict[str, float]], targets: dict[str, list[Target]
             f"{name:24} {f['rps']:8.0f} {f['vs_hello']:9.3f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
             + ("  " + "; ".join(verdicts) if verdicts else "")
             + (f"  ({int(f['non_2xx'])} non-2xx answers)" if f["non_2xx"] else "")
+            + (f"  ({int(f['socket_errors'])} failed requests)" if f["socket_errors"] else "")
         )
 
 
@@ -323,6 +329,9 @@ def print_summary(
         errors = sum(int(row["non_2xx"]) for row in rows)
         if errors:
             line += f"; {errors} non-2xx answers"
+        failures = sum(int(row["socket_errors"]) for row in rows)
+        if failures:
+            line += f"; {failures} failed requests"
         print(line)
 
 
