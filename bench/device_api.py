@@ -1,5 +1,6 @@
 """Device API benchmark: heartbeats/s and uploads/s against a truly bare hello-world Flask app.
 
+    make bench RUNS=3     # bench.run, then bench.device_api, SQLite, three runs each
     .venv/bin/python -m bench.device_api                  # 200 devices, SQLite, one run
     .venv/bin/python -m bench.device_api --runs 3         # three runs, then a summary per row
     .venv/bin/python -m bench.device_api --storage s3     # uploads into a local S3 server
@@ -9,7 +10,8 @@
 Denominator: every ratio ("vs hello") and every target is against `bench/hello.py`, a separate
 hello-world Flask app (not the portal), served in the same run just before the portal by the
 same gunicorn binary with the same options (2 sync workers on 127.0.0.1, a free port) and loaded
-by wrk with the same settings (2 threads, 8 connections, --duration seconds, default 8).
+by wrk with the same settings (2 threads, 8 connections, --duration seconds, default 8). It is
+measured again at the end of each run, only to show how much the machine's load moved.
 
 gunicorn then serves the portal, and wrk sends heartbeats (round robin over all --devices
 devices, 200 by default, each request from the next device with its own secret) and uploads
@@ -42,6 +44,7 @@ from typing import Any
 
 from bench.run import (
     HELLO,
+    HELLO_AGAIN,
     ROOT,
     Target,
     environment,
@@ -237,6 +240,7 @@ def one_run(
         before = int(python(env, COUNT_RECORDINGS))
         http["upload"] = run_wrk(base, script("upload"), args.duration, args.connections)
     stored = int(python(env, COUNT_RECORDINGS)) - before
+    http[HELLO_AGAIN] = hello_figures(env, args)
     with_ratios(http, hello)
     upload = http["upload"]
     upload["stored"] = stored
