@@ -104,14 +104,17 @@ local devices = {%(devices)s}
 local body = %(body)s
 local counter = 0
 local threads = 0
--- Each wrk thread has its own Lua state: a global thread_id keeps their keys apart.
+-- Each wrk thread has its own Lua state: a global thread_id keeps their keys apart, and an
+-- offset of half the fleet keeps the two threads off the same device at the same moment
+-- (in lockstep both would update one device's row at once, which no real fleet does).
 function setup(thread)
   threads = threads + 1
   thread:set("thread_id", threads)
+  thread:set("offset", (threads - 1) * math.floor(#devices / 2))
 end
 function request()
   counter = counter + 1
-  local device = devices[(counter %% #devices) + 1]
+  local device = devices[((counter + offset) %% #devices) + 1]
   local headers = {["Authorization"] = "Bearer " .. device[2]}
   if body then
     headers["Content-Type"] = "image/jpeg"
