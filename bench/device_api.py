@@ -1,10 +1,10 @@
-"""Device API benchmark: heartbeats/s and uploads/s against a truly bare hello-world Flask app.
+r"""Device API benchmark: heartbeats/s and uploads/s against a truly bare hello-world Flask app.
 
-    make bench RUNS=3     # bench.run, then bench.device_api, SQLite, three runs each
+    make bench RUNS=3                                     # both benchmarks, SQLite, 3 runs each
     .venv/bin/python -m bench.device_api                  # 200 devices, SQLite, one run
     .venv/bin/python -m bench.device_api --runs 3         # three runs, then a summary per row
     .venv/bin/python -m bench.device_api --storage s3     # uploads into a local S3 server
-    scripts/with-postgres sh -c \\
+    scripts/with-postgres sh -c \
         '.venv/bin/python -m bench.device_api --database-url "$TEST_DATABASE_URL"'
 
 Denominator: every ratio ("vs hello") and every target is against `bench/hello.py`, a separate

@@ -1,7 +1,7 @@
 """機器一覧 benchmark: the portal's pages against a truly bare hello-world Flask app, SQL
 statements per request, partial against page bytes, and a large deletion.
 
-    make bench RUNS=3     # bench.run, then bench.device_api, SQLite, three runs each
+    make bench RUNS=3                                   # both benchmarks, SQLite, 3 runs each
     .venv/bin/python -m bench.run                       # 5,000 devices, SQLite, one run
     .venv/bin/python -m bench.run --runs 3              # three runs, then a summary per row
     .venv/bin/python -m bench.run --scale 1000000       # the same, in a table of a million
