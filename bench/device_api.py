@@ -237,9 +237,9 @@ def one_run(
     with serving(env, args.workers) as base:
         if prime:
             prime_heartbeats(base, devices)
-        warm_up(base, script("heartbeat"), args.connections)
+        warm_up(base, script("heartbeat"))
         http["heartbeat"] = run_wrk(base, script("heartbeat"), args.duration, args.connections)
-        warm_up(base, script("upload"), args.connections)
+        warm_up(base, script("upload"))
         before = int(python(env, COUNT_RECORDINGS))
         http["upload"] = run_wrk(base, script("upload"), args.duration, args.connections)
     stored = int(python(env, COUNT_RECORDINGS)) - before
