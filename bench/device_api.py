@@ -178,10 +178,6 @@ def main() -> int:
         return report(env, work, args)
 
 
-class UploadsLost(Exception):
-    """Uploads wrk saw answered are missing from the database."""
-
-
 def lua_table(devices: list[dict[str, Any]]) -> str:
     return ", ".join(f'{{{d["id"]}, "{d["secret"]}"}}' for d in devices)
 
@@ -217,7 +213,7 @@ def one_run(
     image: bytes,
     prime: bool,
 ) -> dict[str, dict[str, float]]:
-    """The hello app, then the portal's heartbeats and uploads; check every upload is stored."""
+    """The hello app, then the portal's heartbeats and uploads; count the uploads stored."""
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     heartbeat_table = lua_table(devices)
     upload_table = lua_table([d for d in devices if d["records"]])
@@ -245,12 +241,7 @@ def one_run(
     stored = int(python(env, COUNT_RECORDINGS)) - before
     http[HELLO_AGAIN] = hello_figures(env, args)
     with_ratios(http, hello)
-    upload = http["upload"]
-    upload["stored"] = stored
-    answered = upload["requests"] - upload["non_2xx"]
-    # wrk counts requests it saw answered; a request cut off at the end may still be stored.
-    if stored < answered:
-        raise UploadsLost(f"only {stored} of {answered:.0f} answered uploads are stored")
+    http["upload"]["stored"] = stored
     return http
 
 
@@ -296,21 +287,20 @@ def report(env: dict[str, str], work: Path, args: argparse.Namespace) -> int:
     )
     failed = ""
     for number in range(1, args.runs + 1):
-        try:
-            http = one_run(env, work, args, devices, image, prime=number == 1)
-        except UploadsLost as error:
-            failed = str(error)
-            break
+        http = one_run(env, work, args, devices, image, prime=number == 1)
         figures["runs"].append(http)
         print()
         print(f"run {number} of {args.runs}: {heading}")
         print_run(http, targets)
         beats = http["heartbeat"]["rps"]
         print(f"devices one node carries at one heartbeat a minute: {beats * 60:,.0f}")
-        print(
-            f"uploads stored: {http['upload']['stored']:.0f}"
-            f" of {http['upload']['requests']:.0f} answered"
-        )
+        upload = http["upload"]
+        answered = upload["requests"] - upload["non_2xx"]
+        print(f"uploads stored: {upload['stored']:.0f} of {answered:.0f} answered with 2xx")
+        # wrk counts the requests it saw answered; one cut off at the end may still be stored.
+        if upload["stored"] < answered:
+            failed = f"only {upload['stored']:.0f} of {answered:.0f} answered uploads are stored"
+            break
     if len(figures["runs"]) > 1:
         print()
         print_summary(figures["runs"], targets)
@@ -321,7 +311,7 @@ def report(env: dict[str, str], work: Path, args: argparse.Namespace) -> int:
     out = save(figures, f"device-api-{database}-{args.storage}")
     print(f"saved {out.relative_to(ROOT)}")
     if failed:
-        print(f"FAILED: {failed}", file=sys.stderr)
+        print(f"FAILED, UPLOADS LOST: {failed}", file=sys.stderr)
         return 1
     return 0
 
