@@ -18,7 +18,7 @@ def create_bench_app() -> Flask:
 
     @app.get("/_bench/bare")
     def bare() -> tuple[str, int, dict[str, str]]:
-        # The portal's own floor: the same process and middleware, no template, no query.
+        # The portal's own floor: the same process and middleware, no template, no query of its own.
         return "ok", 200, {"Content-Type": "text/plain"}
 
     return app
