@@ -294,3 +294,45 @@ def test_the_contract_wide_requirement_sends_users_to_enrol_first(
     assert staff_id is not None
     enrol(staff, app, Account(staff_id, contractor.contract_id, general_email))
     assert staff.get("/").status_code == 200
+
+
+def test_only_the_contractor_sets_the_requirement(
+    app: Flask, client: Client, contractor: Account, ctx: Callable[[], Any]
+) -> None:
+    with ctx():
+        contract = db.session.get(Contract, contractor.contract_id)
+        UserFactory(email="viewer@example.com", contract=contract, role=Role.GENERAL)
+    staff = app.test_client()
+    assert staff.login("viewer@example.com").status_code == 303
+    refused = staff.post_form(
+        "/users/two-factor", {"requires_two_factor": "y"}, token_from="/settings"
+    )
+    assert refused.status_code == 404
+    with ctx():
+        contract = db.session.get(Contract, contractor.contract_id)
+        assert contract is not None and not contract.requires_two_factor
+
+
+def test_every_two_factor_post_needs_the_csrf_token(
+    app: Flask, logged_in: Client, contractor: Account
+) -> None:
+    for path in (
+        "/settings/two-factor",
+        "/settings/two-factor/enrol",
+        "/settings/two-factor/recovery-codes",
+        "/settings/two-factor/off",
+        "/users/two-factor",
+    ):
+        assert logged_in.post(path, data={"code": "123456"}).status_code == 400, path
+    with app.app_context():
+        assert db.session.get(TotpCredential, contractor.user_id) is None
+
+
+def test_the_second_step_needs_the_csrf_token(
+    app: Flask, client: Client, contractor: Account, enrolled: tuple[str, list[str]]
+) -> None:
+    secret, _codes = enrolled
+    client.login(contractor.email)
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    assert client.post("/login/code", data={"code": code}).status_code == 400
+    assert client.get("/").status_code in (302, 303)
