@@ -288,6 +288,9 @@ def test_the_contract_wide_requirement_sends_users_to_enrol_first(
         blocked = staff.get(path)
         assert blocked.status_code in (302, 303), path
         assert "/settings" in blocked.headers["Location"]
+    # Under htmx the whole page goes, not a settings page swapped into a panel.
+    swapped = staff.get("/", headers={"HX-Request": "true"})
+    assert "/settings" in swapped.headers["HX-Redirect"]
     assert "ご契約では2段階認証が必須です" in staff.get("/settings").get_data(as_text=True)
     with ctx():
         staff_id = db.session.scalar(db.select(User.id).where(User.email == general_email))
