@@ -14,6 +14,7 @@ import time
 
 import pyotp
 import segno
+from flask import current_app
 from sqlalchemy import delete, func, select, update
 
 from ..audit import record_event
@@ -32,7 +33,6 @@ RECOVERY_LENGTH = 12
 TOTP_STEP_SECONDS = 30
 # A code of the step before or after the current one is still taken (clock drift).
 TOTP_DRIFT_STEPS = 1
-ISSUER = "Mieru Portal"
 
 _TOTP_CODE = re.compile(r"[0-9]{6}")
 _RECOVERY_CODE = re.compile(f"[{RECOVERY_ALPHABET}]{{{RECOVERY_LENGTH}}}")
@@ -133,7 +133,9 @@ def begin_enrolment(user: User) -> str:
 
 
 def provisioning_uri(user: User, secret: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    """The otpauth:// URI an authenticator app reads: the account, named by the service."""
+    issuer = current_app.config["SERVICE_NAME"]
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
 
 
 def qr_data_uri(uri: str) -> str:
