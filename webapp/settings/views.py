@@ -21,6 +21,7 @@ from ..services.refusals import Refused, WrongPassword
 from ..services.users import set_language
 from . import bp
 from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
+from .two_factor import two_factor_context
 
 
 def _user() -> User:
@@ -50,6 +51,7 @@ def _screen(
         email_form=email_form or OwnEmailForm(formdata=None, user=user),
         password_form=password_form or OwnPasswordForm(formdata=None, user=user),
         language_form=language_form,
+        **two_factor_context(user),
     )
 
 
