@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -149,6 +152,24 @@ def _retire_old_secret(device: Device, newest_digest: str) -> None:
     # The commit expired the device: it is read again, as it now is, when next used.
 
 
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """Within: what this request's session has loaded or written stays loaded after a commit.
+
+    A commit normally expires every object, so that the answer reads the device (or the
+    recording just stored) again: one more transaction, and on PostgreSQL one more pool
+    checkout with its ping, to read back what this very request has just written. Only
+    for what is answered right after the commit; the next request reads everything anew.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
 def heartbeat_interval() -> int:
     """How often a device should report: a third of the silence that makes it 通信断."""
     return max(5, int(current_app.config["DEVICE_SILENCE_SECONDS"]) // 3)
@@ -179,7 +200,7 @@ def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None)
     wanted_recording = recording or device.recording_status
     setting_up = heartbeat_completes_setup(device)
     if not setting_up:
-        with unit_of_work():
+        with kept_after_commit(), unit_of_work():
             result = db.session.execute(
                 update(Device)
                 .where(
@@ -192,6 +213,14 @@ def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None)
             )
             unchanged = cast("CursorResult[Any]", result).rowcount
         if unchanged:
+            # The row is as the UPDATE matched and left it: the answer needs no new read.
+            for attribute, value in (
+                ("comm_status", CommStatus.ONLINE),
+                ("recording_status", wanted_recording),
+                ("last_heartbeat_at", now),
+                ("global_ip", ip),
+            ):
+                set_committed_value(device, attribute, value)
             return 0
     statuses: list[CommStatus | RecordingStatus] = [CommStatus.ONLINE]
     if recording is not None:
