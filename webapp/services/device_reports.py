@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 if TYPE_CHECKING:
@@ -99,6 +99,24 @@ def presented_secret(authorization: str | None) -> str:
     return secret
 
 
+# Built once: a device API request runs these with new values, not new statements.
+_BY_SECRET = select(Device).where(Device.api_secret_digest == bindparam("digest"))
+_BY_OLD_SECRET = select(Device).where(
+    Device.old_api_secret_digest == bindparam("digest"),
+    Device.old_api_secret_expires_at > bindparam("now"),
+)
+# The usual heartbeat: only matches when the statuses are already what the device says.
+_HEARD_FROM = (
+    update(Device)
+    .where(
+        Device.id == bindparam("device_id"),
+        Device.comm_status == CommStatus.ONLINE,
+        Device.recording_status == bindparam("recording", type_=Device.recording_status.type),
+    )
+    .values(last_heartbeat_at=bindparam("now"), global_ip=bindparam("ip"))
+)
+
+
 def authenticate(device_id: int, authorization: str | None) -> Device:
     """Return the device that *authorization* (``Bearer <secret>``) proves to be *device_id*.
 
@@ -114,15 +132,10 @@ def authenticate(device_id: int, authorization: str | None) -> Device:
     secret_digest = digest(secret)
     # Found by its digest through a unique index: no comparison of secrets to time. Every
     # request reads the row again, so a replaced or expired secret is refused at once.
-    device = db.session.scalar(select(Device).where(Device.api_secret_digest == secret_digest))
+    device = db.session.scalar(_BY_SECRET, {"digest": secret_digest})
     newest = device is not None
     if device is None:
-        device = db.session.scalar(
-            select(Device).where(
-                Device.old_api_secret_digest == secret_digest,
-                Device.old_api_secret_expires_at > utcnow(),
-            )
-        )
+        device = db.session.scalar(_BY_OLD_SECRET, {"digest": secret_digest, "now": utcnow()})
     if device is None:
         raise ApiRefused(401, "unauthorized", "Unknown device secret.")
     if device.id != device_id:
@@ -202,13 +215,8 @@ def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None)
     if not setting_up:
         with kept_after_commit(), unit_of_work():
             result = db.session.execute(
-                update(Device)
-                .where(
-                    Device.id == device.id,
-                    Device.comm_status == CommStatus.ONLINE,
-                    Device.recording_status == wanted_recording,
-                )
-                .values(last_heartbeat_at=now, global_ip=ip),
+                _HEARD_FROM,
+                {"device_id": device.id, "recording": wanted_recording, "now": now, "ip": ip},
                 execution_options={"synchronize_session": False},
             )
             unchanged = cast("CursorResult[Any]", result).rowcount
