@@ -139,21 +139,22 @@ def _complete_login(user: User, *, remember_email: bool, next_url: str | None) -
     return response
 
 
-def _code_failed(response: Response) -> bool:
-    """A wrong, replayed or used code counts like a failed login; malformed input does not."""
-    return response.status_code in (401, 403)
-
-
-# The same three limits as the password's, on the second step.
+# The same three limits as the password's, on the second step, but every POST counts when
+# it arrives: counted only after a failure, requests sent at once would all be let through
+# before the first was counted. A right code ends the step, so nobody honest is slowed.
 @bp.route("/login/code", methods=["GET", "POST"])
-@failures_limited(
+@limiter.limit(
     "5 per 15 minutes",
-    failed=_code_failed,
-    key=lambda: f"login-code:{pending_user_id()}:{get_remote_address()}",
+    key_func=lambda: f"login-code:{pending_user_id()}:{get_remote_address()}",
+    methods=["POST"],
 )
-@failures_limited("30 per 15 minutes", failed=_code_failed)
-@failures_limited(
-    "50 per hour", failed=_code_failed, key=lambda: f"login-code-account:{pending_user_id()}"
+@limiter.limit(
+    "30 per 15 minutes",
+    key_func=lambda: f"login-code-client:{get_remote_address()}",
+    methods=["POST"],
+)
+@limiter.limit(
+    "50 per hour", key_func=lambda: f"login-code-account:{pending_user_id()}", methods=["POST"]
 )
 def second_factor() -> Response:
     """確認コード: the second step of a login, with a code of the app or a recovery code."""

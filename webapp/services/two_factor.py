@@ -19,11 +19,11 @@ from sqlalchemy import delete, func, select, update
 
 from ..audit import record_event
 from ..crypto import digest
-from ..database import unit_of_work
+from ..database import lock_for_update, unit_of_work
 from ..extensions import db
 from ..i18n import lazy as _l
 from ..mail import send_after_commit
-from ..models import Contract, RecoveryCode, TotpCredential, User, utcnow
+from ..models import Contract, LoginSession, RecoveryCode, TotpCredential, User, utcnow
 from .refusals import Conflict, Refused
 
 RECOVERY_CODE_COUNT = 10
@@ -212,8 +212,15 @@ def confirm_enrolment(user: User, code: str, *, at: float | None = None) -> list
         step = _matching_step(credential.secret, code, at)
         if step is None:
             raise WrongCode(_l("確認コードが正しくありません。アプリの表示をご確認ください。"))
-        credential.enabled_at = utcnow()
-        credential.last_step = step
+        # Only one of two submits at once turns it on: the other's codes would be dead.
+        turned_on = db.session.execute(
+            update(TotpCredential)
+            .where(TotpCredential.user_id == user.id, TotpCredential.enabled_at.is_(None))
+            .values(enabled_at=utcnow(), last_step=step)
+            .execution_options(synchronize_session="fetch")
+        )
+        if not getattr(turned_on, "rowcount", 0):
+            raise NotEnrolled()
         codes = _issue_recovery_codes(user)
         record_event("two_factor.enable", contract_id=user.contract_id, actor_email=user.email)
         _tell(user, "enabled")
@@ -223,6 +230,8 @@ def confirm_enrolment(user: User, code: str, *, at: float | None = None) -> list
 def regenerate_recovery_codes(user: User) -> list[str]:
     """Replace every recovery code of *user* with ten new ones (the old ones die)."""
     with unit_of_work():
+        # Two submits at once take turns: the codes of the last one are the ones kept.
+        lock_for_update(db.session, User, user.id)
         if not has_second_factor(user):
             raise NotEnrolled()
         codes = _issue_recovery_codes(user)
@@ -299,4 +308,15 @@ def set_contract_requirement(contractor: User, required: bool) -> None:
         if contract.requires_two_factor == required:
             return
         contract.requires_two_factor = required
+        if required:
+            # Whoever is logged in without a second factor logs in again, and sets one up
+            # before anything else: the requirement holds from now, not from their next login.
+            enrolled = select(TotpCredential.user_id).where(TotpCredential.enabled_at.is_not(None))
+            unenrolled = select(User.id).where(
+                User.contract_id == contract.id, User.id.not_in(enrolled)
+            )
+            db.session.execute(
+                delete(LoginSession).where(LoginSession.user_id.in_(unenrolled)),
+                execution_options={"synchronize_session": False},
+            )
         record_event("contract.two_factor", contract_id=contract.id, detail={"required": required})

@@ -339,3 +339,73 @@ def test_the_second_step_needs_the_csrf_token(
     code = pyotp.TOTP(secret).at(time.time() + 30)
     assert client.post("/login/code", data={"code": code}).status_code == 400
     assert client.get("/").status_code in (302, 303)
+
+
+def test_every_code_post_counts_as_it_arrives(
+    client: Client, contractor: Account, enrolled: tuple[str, list[str]]
+) -> None:
+    """Counted only after failing, codes sent at once would all be tried before the first
+    was counted: every POST of the step counts, malformed ones too."""
+    secret, _codes = enrolled
+    client.login(contractor.email)
+    assert [second_step(client, "12345").status_code for _ in range(5)] == [422] * 5
+    assert second_step(client, pyotp.TOTP(secret).now()).status_code == 429
+
+
+def test_requiring_it_logs_out_the_users_who_have_none(
+    app: Flask, logged_in: Client, contractor: Account, ctx: Callable[[], Any], smtp: Mailbox
+) -> None:
+    with ctx():
+        contract = db.session.get(Contract, contractor.contract_id)
+        UserFactory(email="already-in@example.com", contract=contract, role=Role.GENERAL)
+    staff = app.test_client()
+    assert staff.login("already-in@example.com").status_code == 303
+    assert staff.get("/").status_code == 200
+
+    enrol(logged_in, app, contractor)
+    on = logged_in.post_form("/users/two-factor", {"requires_two_factor": "y"}, token_from="/users")
+    assert on.status_code == 303
+    # Logged out at once: back through the login, and then to set a second factor up.
+    assert staff.get("/").status_code == 302
+    arrived = staff.login("already-in@example.com")
+    assert "/settings" in arrived.headers["Location"]
+    # The contractor, who has a second factor, stays logged in.
+    assert logged_in.get("/").status_code == 200
+
+
+def test_confirming_the_enrolment_twice_keeps_the_first_codes(
+    app: Flask,
+    logged_in: Client,
+    contractor: Account,
+    smtp: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret, codes = enrol(logged_in, app, contractor)
+    # A second submit of the same form goes back to the settings, with no codes.
+    again = logged_in.post_form(
+        "/settings/two-factor/enrol",
+        {"code": pyotp.TOTP(secret).at(time.time() + 30)},
+        token_from="/settings",
+    )
+    assert again.status_code == 303 and "/settings" in again.headers["Location"]
+
+    # One that read the enrolment before the first committed (two submits at once) is
+    # refused by the write itself, and the codes shown first stay the ones that work.
+    class Unconfirmed:
+        enabled_at = None
+
+        def __init__(self, secret: str) -> None:
+            self.secret = secret
+
+    monkeypatch.setattr(two_factor, "_credential", lambda user: Unconfirmed(secret))
+    with app.test_request_context():
+        user = db.session.get(User, contractor.user_id)
+        assert user is not None
+        with pytest.raises(two_factor.NotEnrolled):
+            two_factor.confirm_enrolment(user, pyotp.TOTP(secret).now())
+    with app.app_context():
+        stored = set(db.session.scalars(db.select(RecoveryCode.code_digest)))
+        assert stored == {
+            two_factor._recovery_digest(contractor.user_id, code.replace("-", "")) for code in codes
+        }
+    assert actions(app, contractor.contract_id).count("two_factor.enable") == 1
