@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "login": _l("ログイン"),
     "login.failed": _l("ログインの失敗"),
     "login.mobile_refused": _l("スマートフォンからのログイン (拒否)"),
+    "reauth.failed": _l("パスワード再入力の失敗"),
     "logout": _l("ログアウト"),
     "device.register": _l("機器登録"),
     "device.update": _l("機器情報の変更"),
@@ -49,9 +50,12 @@ ACTION_LABELS = {
     "user.language": _l("表示言語の変更"),
 }
 
-# Attempts on an account made before anyone logged in: 操作履歴 names the browser they came
-# from, since the person is not known to be the account's owner.
-SECURITY_ACTIONS = frozenset({"login.failed", "login.mobile_refused", "password.reset_requested"})
+# Attempts on an account made before anyone logged in, or a wrong password asked again of a
+# login (perhaps a stolen one): 操作履歴 names the browser they came from, since the person
+# is not known to be the account's owner.
+SECURITY_ACTIONS = frozenset(
+    {"login.failed", "login.mobile_refused", "password.reset_requested", "reauth.failed"}
+)
 
 # How the fields named in an event's detail read in 操作履歴, by the action that changed
 # them: the same name is a device's 機器名 in one and the contractor's お名前 in another.
