@@ -77,8 +77,12 @@ e2e: setup .chromium-ok
 	E2E_LANGUAGE=en $(PY) -m pytest tests/e2e
 
 # Benchmarks print figures; they are never part of the tests (needs wrk: apt-get install wrk).
+# Both benchmarks of issue 17 on SQLite, one after the other, each against a bare hello-world
+# Flask app served in the same run (bench/hello.py). `make bench RUNS=3` takes three runs each.
+RUNS ?= 1
 bench: setup
-	$(PY) -m bench.run
+	$(PY) -m bench.run --runs $(RUNS)
+	$(PY) -m bench.device_api --runs $(RUNS)
 
 lint: setup
 	$(VENV)/bin/ruff check webapp tests bench

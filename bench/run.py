@@ -1,17 +1,30 @@
-"""Benchmarks of the portal over loopback: requests/s and latency beside a bare endpoint,
-SQL statements per request, partial against page bytes, and a large deletion.
+"""機器一覧 benchmark: the portal's pages against a truly bare hello-world Flask app, SQL
+statements per request, partial against page bytes, and a large deletion.
 
-    .venv/bin/python -m bench.run                       # 5,000 devices, SQLite
+    make bench RUNS=3                                   # both benchmarks, SQLite, 3 runs each
+    .venv/bin/python -m bench.run                       # 5,000 devices, SQLite, one run
+    .venv/bin/python -m bench.run --runs 3              # three runs, then a summary per row
     .venv/bin/python -m bench.run --scale 1000000       # the same, in a table of a million
-    scripts/with-postgres .venv/bin/python -m bench.run --database-url "$TEST_DATABASE_URL"
+    scripts/with-postgres sh -c '.venv/bin/python -m bench.run --database-url "$TEST_DATABASE_URL"'
 
-Everything is served on 127.0.0.1 by gunicorn and loaded with wrk. Figures vary with the
-machine's load: compare the ratios, which are measured in the same run.
+Denominator: every ratio ("vs hello") and every target is against `bench/hello.py`, a separate
+hello-world Flask app (not the portal), served in the same run just before the portal by the
+same gunicorn binary with the same options (2 sync workers on 127.0.0.1, a free port) and loaded
+by wrk with the same settings (2 threads, 8 connections, --duration seconds, default 8). It is
+measured again at the end of each run, only to show how much the machine's load moved.
+`/_bench/bare` (bench/app.py, an endpoint of the portal that loads the login session) is a
+second reference row, never a denominator. Targets (issue 17): 機器一覧 page 1 of the
+5,000-device contract ≥ 0.20 of the hello app, its search partial ≥ 0.30; a row with any
+non-2xx answer, timeout or socket error fails its targets.
+
+Figures vary with the machine's load: compare ratios measured in the same run, and take
+several runs. Each run's figures are printed, and saved as JSON under bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import http.cookiejar
 import json
@@ -20,12 +33,16 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +53,12 @@ VENV_BIN = Path(sys.executable).parent
 EMAIL = "bench@example.com"
 PASSWORD = "bench passphrase 2026"
 SMALL_EMAIL = "small@example.com"
+HELLO_APP = "bench.hello:app"
+PORTAL_APP = "bench.app:create_bench_app()"
+HELLO = "hello app (bare Flask)"
+# The hello app once more at the end of a run: not a denominator, a measure of the noise
+# (how much the machine's load moved while the portal was measured).
+HELLO_AGAIN = "hello app again (noise)"
 PC = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 
 
@@ -124,7 +147,10 @@ print(round(time.perf_counter() - started, 1))
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, workers: int, app: str = PORTAL_APP
+) -> subprocess.Popen[bytes]:
+    """Serve *app* (the portal, or the hello app) with gunicorn: the same binary and options."""
     server = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
@@ -134,7 +160,7 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "bench.app:create_bench_app()",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -144,12 +170,22 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
+                break
         except OSError:
             if server.poll() is not None:
                 raise RuntimeError("gunicorn exited") from None
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+    else:
+        raise RuntimeError("gunicorn did not start")
+    # The socket accepts as soon as the arbiter has bound it, while the workers may still be
+    # importing the app (seconds under load): wait for a first answer, whatever its status,
+    # so that no worker's start falls into a warm-up or a measurement.
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    return server
 
 
 def login(base: str) -> str:
@@ -193,13 +229,142 @@ def run_wrk(url: str, options: list[str], duration: int, connections: int) -> di
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    # Requests that timed out (wrk waits 2 s) or whose connection failed: not counted above.
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return {
         "rps": rps,
         "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": float(sum(map(int, sockets.groups()))) if sockets else 0.0,
+        "timeouts": float(sockets.group(4)) if sockets else 0.0,
     }
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], workers: int, app: str = PORTAL_APP) -> Iterator[str]:
+    """Serve *app* with gunicorn on a free loopback port for the time of the block."""
+    port = free_port()
+    server = start_server(env, port, workers, app)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def expect_ok(url: str, headers: dict[str, str]) -> None:
+    """Fail unless *url* answers 200 itself: wrk does not count a 3xx (a login redirect)."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers)) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status}, not 200")
+
+
+def warm_up(url: str, options: list[str]) -> None:
+    """Two seconds of light load that are not measured: every worker has done its first
+    requests (lazy imports, compiled templates, connections) before the measurement.
+
+    Two connections, not the measurement's: gunicorn still answers the requests wrk leaves
+    queued when it stops, and a long queue of slow first requests would spill over into the
+    measured run (as timeouts) instead of being absorbed here.
+    """
+    run_wrk(url, options, 2, 2)
+
+
+def hello_figures(env: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
+    """Serve and load the bare hello-world app (bench/hello.py): the denominator."""
+    with serving(env, args.workers, HELLO_APP) as base:
+        expect_ok(base + "/", {})
+        warm_up(base + "/", [])
+        return run_wrk(base + "/", [], args.duration, args.connections)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal of one row: *figure* (vs_hello or p99_ms) at least or under *bound*."""
+
+    figure: str
+    bound: float
+
+    def met(self, figures: dict[str, float]) -> bool:
+        if figures.get("non_2xx") or figures.get("socket_errors") or not figures["requests"]:
+            return False
+        value = figures[self.figure]
+        return value < self.bound if self.figure.endswith("_ms") else value >= self.bound
+
+    def __str__(self) -> str:
+        if self.figure.endswith("_ms"):
+            return f"{self.figure.removesuffix('_ms')} < {self.bound:g} ms"
+        return f"≥ {self.bound:.2f} of hello"
+
+
+def with_ratios(http: dict[str, dict[str, float]], hello: dict[str, float]) -> None:
+    for figures in http.values():
+        figures["vs_hello"] = round(figures["rps"] / hello["rps"], 3)
+
+
+def print_run(http: dict[str, dict[str, float]], targets: dict[str, list[Target]]) -> None:
+    """One run's rows: req/s, ratio to the hello app, latency, and each target met or not."""
+    print(f"{'':24} {'req/s':>8} {'vs hello':>9} {'p50 ms':>8} {'p99 ms':>8}  target")
+    for name, f in http.items():
+        verdicts = [f"{t}: {'met' if t.met(f) else 'NOT MET'}" for t in targets.get(name, [])]
+        print(
+            f"{name:24} {f['rps']:8.0f} {f['vs_hello']:9.3f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
+            + ("  " + "; ".join(verdicts) if verdicts else "")
+            + (f"  ({int(f['non_2xx'])} non-2xx answers)" if f["non_2xx"] else "")
+            + (f"  ({int(f['socket_errors'])} failed, > 2 s or cut)" if f["socket_errors"] else "")
+        )
+
+
+def print_summary(
+    runs: list[dict[str, dict[str, float]]], targets: dict[str, list[Target]]
+) -> None:
+    """A line per row with every run's values, their median, and in how many runs a target held."""
+    print(f"summary of {len(runs)} runs (each run's value, then the median):")
+    for name in runs[0]:
+        rows = [run[name] for run in runs]
+
+        def values(figure: str, form: str, rows: list[dict[str, float]] = rows) -> str:
+            each = [row[figure] for row in rows]
+            return (
+                " / ".join(format(v, form) for v in each)
+                + f" (median {statistics.median(each):{form}})"
+            )
+
+        line = f"  {name:24} req/s {values('rps', '.0f')}; vs hello {values('vs_hello', '.3f')}"
+        line += f"; p99 ms {values('p99_ms', '.1f')}"
+        for target in targets.get(name, []):
+            held = sum(target.met(row) for row in rows)
+            line += f"; {target}: met in {held}/{len(rows)} runs"
+        errors = sum(int(row["non_2xx"]) for row in rows)
+        if errors:
+            line += f"; {errors} non-2xx answers"
+        failures = sum(int(row["socket_errors"]) for row in rows)
+        if failures:
+            line += f"; {failures} failed requests"
+        print(line)
+
+
+def save(report: dict[str, Any], name: str) -> Path:
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    stamp = report["when"].replace(":", "")
+    out = results / f"{stamp}-{name}.json"
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return out
 
 
 def in_process(env: dict[str, str]) -> dict[str, Any]:
@@ -302,15 +467,18 @@ print(json.dumps(results))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+TARGETS = {
+    "list page 1": [Target("vs_hello", 0.20)],
+    "search partial": [Target("vs_hello", 0.30)],
+}
+
+
 def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Serve the seeded database with gunicorn and load each page with wrk."""
-    port = free_port()
-    server = start_server(env, port, args.workers)
-    try:
-        base = f"http://127.0.0.1:{port}"
+    """One run: the hello app first, then the seeded portal's pages, each loaded with wrk."""
+    hello = hello_figures(env, args)
+    http = {HELLO: hello}
+    with serving(env, args.workers) as base:
         cookie = login(base)
-        with urllib.request.urlopen(f"{base}/_bench/bare"):
-            pass
         detail_id = re.search(  # a device of the measured contract
             r'href="/devices/(\d+)',
             urllib.request.urlopen(
@@ -320,23 +488,22 @@ def serve_and_load(env: dict[str, str], args: argparse.Namespace) -> dict[str, d
             .decode(),
         ).group(1)  # type: ignore[union-attr]
         targets = [
-            ("bare endpoint", "/_bench/bare", None),
+            # An endpoint of the portal that loads the session: a reference, not a denominator.
+            ("portal /_bench/bare", "/_bench/bare", None),
             ("portal", "/", None),
             ("list page 1", "/devices", None),
             # The htmx targets of the search form and the pager, and of 機器情報's tabs.
             ("search partial", "/devices?name=0001", "device-rows"),
             ("detail tab partial", f"/devices/{detail_id}/licence", "device-panel"),
         ]
-        http = {
-            name: wrk(base + path, cookie, args.duration, args.connections, target)
-            for name, path, target in targets
-        }
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    bare = http["bare endpoint"]["rps"]
-    for figures in http.values():
-        figures["vs_bare"] = round(figures["rps"] / bare, 3)
+        for name, path, target in targets:
+            expect_ok(base + path, {"Cookie": cookie, **htmx_headers(target)})
+            headers = [f"{key}: {value}" for key, value in htmx_headers(target).items()]
+            options = [o for h in [f"Cookie: {cookie}", *headers] for o in ("-H", h)]
+            warm_up(base + path, options)
+            http[name] = wrk(base + path, cookie, args.duration, args.connections, target)
+    http[HELLO_AGAIN] = hello_figures(env, args)
+    with_ratios(http, hello)
     return http
 
 
@@ -347,9 +514,10 @@ def main() -> int:
     )
     parser.add_argument("--scale", type=int, default=0, help="fill the table to this many devices")
     parser.add_argument("--per-contract", type=int, default=100, help="devices per scale contract")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--runs", type=int, default=1, help="measurements of the same database")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp folder")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
@@ -361,11 +529,12 @@ def main() -> int:
     env = environment(work, args.database_url)
     report: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "database": env["DATABASE_URL"].split(":", 1)[0],
+        "database": env["DATABASE_URL"].split(":", 1)[0].split("+")[0],
         "devices": args.devices,
         "workers": args.workers,
         "connections": args.connections,
         "duration_s": args.duration,
+        "denominator": "bench/hello.py, a separate hello-world Flask app",
     }
     started = time.perf_counter()
     print(
@@ -390,27 +559,31 @@ def main() -> int:
         report["scale_devices"] = args.scale
         report["scale_seed_s"] = seed_scale(env, args.scale, args.per_contract)
         print(f"table filled to {args.scale} devices in {report['scale_seed_s']} s")
-    report["http"] = serve_and_load(env, args)
+    heading = (
+        f"{report['database']}, 機器一覧 of {args.devices} devices"
+        + (f" in a table of {args.scale}" if args.scale else "")
+        + f", gunicorn {args.workers} sync workers, wrk 2 threads {args.connections} connections"
+        f" {args.duration} s; ratios against the hello app measured in the same run"
+    )
+    report["runs"] = []
+    for number in range(1, args.runs + 1):
+        http = serve_and_load(env, args)
+        report["runs"].append(http)
+        print()
+        print(f"run {number} of {args.runs}: {heading}")
+        print_run(http, TARGETS)
     report.update(in_process(env))
 
     print()
-    print(
-        f"{report['database']}, {args.devices} devices"
-        + (f" in a table of {args.scale}" if args.scale else "")
-        + f", gunicorn {args.workers} workers, wrk {args.connections} connections"
-    )
-    print(f"{'':22} {'req/s':>9} {'vs bare':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, f in report["http"].items():
-        print(
-            f"{name:22} {f['rps']:9.0f} {f['vs_bare']:8.2f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f}"
-            + (f"  ({int(f['non_2xx'])} non-2xx)" if f["non_2xx"] else "")
-        )
+    if args.runs > 1:
+        print_summary(report["runs"], TARGETS)
     if args.scale:
+        last = report["runs"][-1]
         print(f"p50 latency in a table of {args.scale} against {args.devices + 10} devices:")
-        for name, f in report["http"].items():
+        for name, f in last.items():
             before = report["before_scale"][name]
             print(
-                f"  {name:22} {f['p50_ms']:.2f} / {before['p50_ms']:.2f} ms"
+                f"  {name:24} {f['p50_ms']:.2f} / {before['p50_ms']:.2f} ms"
                 f" = {f['p50_ms'] / before['p50_ms']:.2f}x"
             )
     print("SQL statements per request (10 devices / this contract):")
@@ -421,11 +594,7 @@ def main() -> int:
         print(f"  {name:22} {b['partial']} / {b['page']} = {b['ratio']:.0%}")
     print(f"deleting a device with 10,000 recordings: {report['delete_10000_recordings_s']} s")
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    stamp = report["when"].replace(":", "")
-    out = results / f"{stamp}-{report['database']}-{args.scale or args.devices}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = save(report, f"list-{report['database']}-{args.scale or args.devices}")
     print(f"saved {out.relative_to(ROOT)}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

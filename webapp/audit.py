@@ -48,13 +48,25 @@ ACTION_LABELS = {
     "recordings.download": _l("録画データのダウンロード"),
     "licences.export": _l("ライセンス一覧のダウンロード"),
     "user.language": _l("表示言語の変更"),
+    "login.code_failed": _l("確認コードの誤り"),
+    "two_factor.enable": _l("2段階認証の設定"),
+    "two_factor.disable": _l("2段階認証の解除"),
+    "two_factor.recovery_codes": _l("リカバリーコードの再発行"),
+    "two_factor.recovery_used": _l("リカバリーコードでのログイン"),
+    "contract.two_factor": _l("2段階認証の必須設定の変更"),
 }
 
 # Attempts on an account made before anyone logged in, or a wrong password asked again of a
 # login (perhaps a stolen one): 操作履歴 names the browser they came from, since the person
 # is not known to be the account's owner.
 SECURITY_ACTIONS = frozenset(
-    {"login.failed", "login.mobile_refused", "password.reset_requested", "reauth.failed"}
+    {
+        "login.failed",
+        "login.mobile_refused",
+        "password.reset_requested",
+        "login.code_failed",
+        "reauth.failed",
+    }
 )
 
 # How the fields named in an event's detail read in 操作履歴, by the action that changed
@@ -91,6 +103,8 @@ def describe(event: AuditEvent) -> str:
             if event.user_agent
             else ""
         )
+    if event.action == "contract.two_factor" and "required" in detail:
+        return _("必須") if detail["required"] else _("任意")
     if event.action == "user.language" and detail.get("to") in LANGUAGES:
         return LANGUAGES[detail["to"]]
     if event.action == "device.exchange" and "from" in detail:

@@ -96,6 +96,8 @@ class Contract(Model):
     phone_home: Mapped[str] = mapped_column(String(20), default="")
     wants_news: Mapped[bool] = mapped_column(Boolean, default=False)
     seat_limit: Mapped[int] = mapped_column(Integer, default=5)
+    # Set by the contractor: every user of the contract logs in with a second factor.
+    requires_two_factor: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="contract", passive_deletes=True)
@@ -147,6 +149,40 @@ class User(UserMixin, Model):
     def invitation_pending(self) -> bool:
         """Whether an invited user has yet to choose a password (招待中) and so cannot log in."""
         return self.password_hash is None
+
+
+class TotpCredential(Model):
+    """A user's authenticator app (TOTP): its secret, encrypted, and the last step it spoke.
+
+    The row exists from the start of enrolment; it counts only once a code has confirmed
+    it (enabled_at). A code whose time step is not after last_step is refused: each code
+    logs in once.
+    """
+
+    __tablename__ = "totp_credential"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(EncryptedString)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Model):
+    """One single-use recovery code of a user (リカバリーコード); only its digest is kept."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("portal_user.id", ondelete="CASCADE"), index=True
+    )
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class UserToken(Model):

@@ -1,7 +1,7 @@
 """login session: when the password was last given (re-authentication window)
 
 Revision ID: b7e3f1c2d9a4
-Revises: a2a4c9a630d0
+Revises: c7d2e5f1a9b3
 Create Date: 2026-12-04 17:10:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7e3f1c2d9a4'
-down_revision = 'a2a4c9a630d0'
+down_revision = 'c7d2e5f1a9b3'
 branch_labels = None
 depends_on = None
 

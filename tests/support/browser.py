@@ -98,6 +98,7 @@ def watched_context(browser: Browser, **options: Any) -> Iterator[BrowserContext
 
 def check_after(page: Page, js: bool, problems: list[str]) -> None:
     if js and not page.is_closed() and page.url != "about:blank":
-        # A test that failed before its first page has its own error to show. Otherwise the "js" runs would silently test the plain pages a second time.
+        # Otherwise the "js" runs would silently test the plain pages a second time. (A test
+        # that failed before its first page has its own error to show.)
         assert page.evaluate("typeof window.htmx") == "object", "htmx did not load"
     assert not problems, problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import BooleanField, PasswordField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from ..forms import PortalForm, email_field
@@ -51,3 +51,15 @@ class NewPasswordForm(PortalForm):
         problem = password_problem(field.data or "", self.email)
         if problem:
             raise ValidationError(problem)
+
+
+class SecondFactorForm(PortalForm):
+    """確認コード: a code of the authenticator app, or one of the recovery codes."""
+
+    code = StringField(
+        _l("確認コード"),
+        validators=[
+            InputRequired(_l("確認コードを入力してください。")),
+            Length(max=20, message=_l("確認コードは6桁の数字で入力してください。")),
+        ],
+    )

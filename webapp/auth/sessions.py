@@ -13,7 +13,7 @@ import secrets
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import LoginManager
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from ..audit import record_event
 from ..crypto import digest
@@ -69,15 +69,20 @@ def end_login_session(token: str | None) -> None:
         db.session.execute(delete(LoginSession).where(LoginSession.token_hash == digest(token)))
 
 
+# Run on every request: built once, so that each request only binds the token's digest
+# (building and hashing the statement again cost more than running it).
+_SESSION_AND_USER = (
+    select(LoginSession, User)
+    .join(User, LoginSession.user_id == User.id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session_user(token: str) -> User | None:
     """Return the user whose live login session *token* names, or None."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(
-        select(LoginSession, User)
-        .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == digest(token))
-    ).first()
+    row = db.session.execute(_SESSION_AND_USER, {"token_hash": digest(token)}).first()
     if row is None:
         return None
     login_session, user = row

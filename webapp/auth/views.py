@@ -31,11 +31,20 @@ from ..services.credentials import authenticate, record_refused_login, request_p
 from ..services.credentials import reset_password as reset_password_with
 from ..services.refusals import InvalidLink
 from ..services.tokens import find_token
+from ..services.two_factor import (
+    InvalidCode,
+    WrongCode,
+    check_second_factor,
+    has_second_factor,
+    must_enrol,
+)
 from ..services.users import accept_invitation as accept_invitation_with
 from ..services.users import set_language
 from ..useragent import is_mobile
 from . import bp
-from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm
+from .enrolment import ENROL_KEY
+from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm, SecondFactorForm
+from .pending import begin_pending_login, end_pending_login, pending_login, pending_user_id
 from .sessions import log_in, log_out
 
 REMEMBERED_EMAIL_COOKIE = "remembered_email"
@@ -88,7 +97,14 @@ def login() -> Response:
     elif form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            return _complete_login(user, remember_email=form.remember_email.data)
+            next_url = request.args.get("next")
+            if has_second_factor(user):
+                # No login yet: that waits for the second factor (確認コード).
+                begin_pending_login(
+                    user, remember_email=form.remember_email.data, next_url=next_url
+                )
+                return redirect(url_for("auth.second_factor"), 303)
+            return _complete_login(user, remember_email=form.remember_email.data, next_url=next_url)
         record_refused_login(form.email.data, "login.failed")
         form.password.errors = [LOGIN_FAILED_MESSAGE]
         status = 401
@@ -97,13 +113,18 @@ def login() -> Response:
     return make_response(render_template("auth/login.html", form=form), status)
 
 
-def _complete_login(user: User, *, remember_email: bool) -> Response:
+def _complete_login(user: User, *, remember_email: bool, next_url: str | None) -> Response:
     # A fresh cookie session: nothing from before the login carries over.
     session.clear()
     log_in(user, language=current_language())
     login_user(user)
 
-    response = redirect(safe_next_url(request.args.get("next")) or url_for("portal.index"), 303)
+    if must_enrol(user):
+        # The contract requires a second factor: setting one up comes before anything else.
+        session[ENROL_KEY] = True
+        response = redirect(url_for("settings.index", _anchor="two-factor"), 303)
+    else:
+        response = redirect(safe_next_url(next_url) or url_for("portal.index"), 303)
     if remember_email:
         response.set_cookie(
             REMEMBERED_EMAIL_COOKIE,
@@ -116,6 +137,58 @@ def _complete_login(user: User, *, remember_email: bool) -> Response:
     else:
         response.delete_cookie(REMEMBERED_EMAIL_COOKIE)
     return response
+
+
+def _code_failed(response: Response) -> bool:
+    """A wrong, replayed or used code counts like a failed login; malformed input does not."""
+    return response.status_code in (401, 403)
+
+
+# The same three limits as the password's, on the second step.
+@bp.route("/login/code", methods=["GET", "POST"])
+@failures_limited(
+    "5 per 15 minutes",
+    failed=_code_failed,
+    key=lambda: f"login-code:{pending_user_id()}:{get_remote_address()}",
+)
+@failures_limited("30 per 15 minutes", failed=_code_failed)
+@failures_limited(
+    "50 per hour", failed=_code_failed, key=lambda: f"login-code-account:{pending_user_id()}"
+)
+def second_factor() -> Response:
+    """確認コード: the second step of a login, with a code of the app or a recovery code."""
+    if is_mobile(request.user_agent.string):
+        return _mobile_refusal()
+    if current_user.is_authenticated:
+        return redirect(url_for("portal.index"))
+    pending = pending_login()
+    if pending is None:
+        end_pending_login()
+        flash(_("確認の有効期限が切れました。もう一度ログインしてください。"), "info")
+        return redirect(url_for("auth.login"), 303)
+    form = SecondFactorForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                check_second_factor(pending.user, form.code.data)
+            except InvalidCode as refusal:
+                form.code.errors = [refusal.message]
+                status = 422
+            except WrongCode as refusal:
+                record_refused_login(pending.user.email, "login.code_failed")
+                form.code.errors = [refusal.message]
+                status = 401
+            else:
+                end_pending_login()
+                return _complete_login(
+                    pending.user,
+                    remember_email=pending.remember_email,
+                    next_url=pending.next_url,
+                )
+        else:
+            status = 422
+    return make_response(render_template("auth/second_factor.html", form=form), status)
 
 
 # What 「ログアウト」 asks the browser to forget (not "cookies": the language stays chosen).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from ..auth.reauth import current_password_field
@@ -68,3 +68,15 @@ class OwnPasswordForm(PortalForm):
 
 class LanguageForm(PortalForm):
     language = RadioChoiceField(_l("言語"), choices=list(LANGUAGES.items()))
+
+
+class ConfirmCodeForm(PortalForm):
+    """The first code of a newly set-up authenticator app."""
+
+    code = StringField(
+        _l("確認コード"),
+        [
+            InputRequired(_l("確認コードを入力してください。")),
+            Length(max=20, message=_l("確認コードは6桁の数字で入力してください。")),
+        ],
+    )

@@ -21,6 +21,7 @@ from ..services.refusals import Refused
 from ..services.users import set_language
 from . import bp
 from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
+from .two_factor import two_factor_context
 
 
 def _user() -> User:
@@ -51,6 +52,7 @@ def _screen(
         password_form=password_form or OwnPasswordForm(formdata=None, user=user),
         language_form=language_form,
         password_due=password_due(),
+        **two_factor_context(user),
     )
 
 
