@@ -148,7 +148,9 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEYS": [k.strip() for k in encryption_keys.split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server may drop an idle connection; a SQLite file cannot, and pinging it would only
+        # add a statement to every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "RECORDINGS_DIR": recordings_dir.resolve(),
         **storage,
         "SERVICE_NAME": os.environ.get("SERVICE_NAME", "みえますねっと"),

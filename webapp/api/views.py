@@ -23,7 +23,13 @@ from ..enums import RecordingStatus
 from ..errors import json_error
 from ..extensions import csrf, limiter
 from ..models import Device, Recording
-from ..services.device_reports import authenticate, heartbeat, heartbeat_interval, presented_secret
+from ..services.device_reports import (
+    authenticate,
+    heartbeat,
+    heartbeat_interval,
+    kept_after_commit,
+    presented_secret,
+)
 from ..services.recordings import parse_captured_at, store_upload
 from ..services.refusals import ApiRefused
 from . import bp
@@ -180,15 +186,17 @@ def upload_recording(device_id: int) -> Response:
     data = request.get_data(cache=False)
     if not data:
         raise ApiRefused(400, "empty_body", "The body must be the image or clip.")
-    upload = store_upload(
-        device_id,
-        contract_id,
-        data=data,
-        content_type=request.mimetype,
-        captured_at=captured_at,
-        idempotency_key=idempotency_key,
-        plan=plan,
-    )
+    # The answer describes the recording as just written: not read back after the commit.
+    with kept_after_commit():
+        upload = store_upload(
+            device_id,
+            contract_id,
+            data=data,
+            content_type=request.mimetype,
+            captured_at=captured_at,
+            idempotency_key=idempotency_key,
+            plan=plan,
+        )
     response = jsonify(recording_summary(upload.recording))
     response.status_code = 201 if upload.created else 200
     if not upload.created:

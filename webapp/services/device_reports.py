@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -96,6 +99,24 @@ def presented_secret(authorization: str | None) -> str:
     return secret
 
 
+# Built once: a device API request runs these with new values, not new statements.
+_BY_SECRET = select(Device).where(Device.api_secret_digest == bindparam("digest"))
+_BY_OLD_SECRET = select(Device).where(
+    Device.old_api_secret_digest == bindparam("digest"),
+    Device.old_api_secret_expires_at > bindparam("now"),
+)
+# The usual heartbeat: only matches when the statuses are already what the device says.
+_HEARD_FROM = (
+    update(Device)
+    .where(
+        Device.id == bindparam("device_id"),
+        Device.comm_status == CommStatus.ONLINE,
+        Device.recording_status == bindparam("recording", type_=Device.recording_status.type),
+    )
+    .values(last_heartbeat_at=bindparam("now"), global_ip=bindparam("ip"))
+)
+
+
 def authenticate(device_id: int, authorization: str | None) -> Device:
     """Return the device that *authorization* (``Bearer <secret>``) proves to be *device_id*.
 
@@ -111,15 +132,10 @@ def authenticate(device_id: int, authorization: str | None) -> Device:
     secret_digest = digest(secret)
     # Found by its digest through a unique index: no comparison of secrets to time. Every
     # request reads the row again, so a replaced or expired secret is refused at once.
-    device = db.session.scalar(select(Device).where(Device.api_secret_digest == secret_digest))
+    device = db.session.scalar(_BY_SECRET, {"digest": secret_digest})
     newest = device is not None
     if device is None:
-        device = db.session.scalar(
-            select(Device).where(
-                Device.old_api_secret_digest == secret_digest,
-                Device.old_api_secret_expires_at > utcnow(),
-            )
-        )
+        device = db.session.scalar(_BY_OLD_SECRET, {"digest": secret_digest, "now": utcnow()})
     if device is None:
         raise ApiRefused(401, "unauthorized", "Unknown device secret.")
     if device.id != device_id:
@@ -147,6 +163,24 @@ def _retire_old_secret(device: Device, newest_digest: str) -> None:
             execution_options={"synchronize_session": False},
         )
     # The commit expired the device: it is read again, as it now is, when next used.
+
+
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """Within: what this request's session has loaded or written stays loaded after a commit.
+
+    A commit normally expires every object, so that the answer reads the device (or the
+    recording just stored) again: one more transaction, and on PostgreSQL one more pool
+    checkout with its ping, to read back what this very request has just written. Only
+    for what is answered right after the commit; the next request reads everything anew.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 def heartbeat_interval() -> int:
@@ -179,19 +213,22 @@ def heartbeat(device: Device, recording: RecordingStatus | None, ip: str | None)
     wanted_recording = recording or device.recording_status
     setting_up = heartbeat_completes_setup(device)
     if not setting_up:
-        with unit_of_work():
+        with kept_after_commit(), unit_of_work():
             result = db.session.execute(
-                update(Device)
-                .where(
-                    Device.id == device.id,
-                    Device.comm_status == CommStatus.ONLINE,
-                    Device.recording_status == wanted_recording,
-                )
-                .values(last_heartbeat_at=now, global_ip=ip),
+                _HEARD_FROM,
+                {"device_id": device.id, "recording": wanted_recording, "now": now, "ip": ip},
                 execution_options={"synchronize_session": False},
             )
             unchanged = cast("CursorResult[Any]", result).rowcount
         if unchanged:
+            # The row is as the UPDATE matched and left it: the answer needs no new read.
+            for attribute, value in (
+                ("comm_status", CommStatus.ONLINE),
+                ("recording_status", wanted_recording),
+                ("last_heartbeat_at", now),
+                ("global_ip", ip),
+            ):
+                set_committed_value(device, attribute, value)
             return 0
     statuses: list[CommStatus | RecordingStatus] = [CommStatus.ONLINE]
     if recording is not None:

@@ -377,3 +377,24 @@ def test_a_forged_back_parameter_cannot_redirect_or_inject(app: Flask, back: str
     assert set(args) <= {"name", "model", "mac", "domain", "service_status", "plan", "view", "page"}
     assert "evil" not in str(args)
     assert "<script>" not in str(args)
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_rows_escape_what_users_typed(
+    app: Flask, contractor: Account, logged_in: Client, view: str
+) -> None:
+    """Names, models and domains are shown as typed, never read as markup, in every column set."""
+    typed = '<b>"Bob\'s" & co</b>'
+    shown = "&lt;b&gt;&#34;Bob&#39;s&#34; &amp; co&lt;/b&gt;"
+    with app.app_context():
+        DeviceFactory(
+            contract_id=contractor.contract_id,
+            name=typed,
+            model=typed[:40],
+            domain="a&b.miemasu.test",
+        )
+    html = logged_in.get(f"/devices?view={view}").get_data(as_text=True)
+    assert "<b>" not in html
+    assert f"<td>{shown}</td>" in html
+    assert f'aria-label="「{shown}」を選択"' in html
+    assert "<td>a&amp;b.miemasu.test</td>" in html
