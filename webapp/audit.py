@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "login": _l("ログイン"),
     "login.failed": _l("ログインの失敗"),
     "login.mobile_refused": _l("スマートフォンからのログイン (拒否)"),
+    "reauth.failed": _l("パスワード再入力の失敗"),
     "logout": _l("ログアウト"),
     "device.register": _l("機器登録"),
     "device.update": _l("機器情報の変更"),
@@ -55,10 +56,17 @@ ACTION_LABELS = {
     "contract.two_factor": _l("2段階認証の必須設定の変更"),
 }
 
-# Attempts on an account made before anyone logged in: 操作履歴 names the browser they came
-# from, since the person is not known to be the account's owner.
+# Attempts on an account made before anyone logged in, or a wrong password asked again of a
+# login (perhaps a stolen one): 操作履歴 names the browser they came from, since the person
+# is not known to be the account's owner.
 SECURITY_ACTIONS = frozenset(
-    {"login.failed", "login.mobile_refused", "password.reset_requested", "login.code_failed"}
+    {
+        "login.failed",
+        "login.mobile_refused",
+        "password.reset_requested",
+        "login.code_failed",
+        "reauth.failed",
+    }
 )
 
 # How the fields named in an event's detail read in 操作履歴, by the action that changed

@@ -168,6 +168,7 @@ def load_config(instance_path: Path) -> dict[str, object]:
         "RECORDING_MAX_BYTES": _int("RECORDING_MAX_BYTES", 10 * 1024 * 1024),
         "SESSION_IDLE_MINUTES": _int("SESSION_IDLE_MINUTES", 30),
         "SESSION_MAX_HOURS": _int("SESSION_MAX_HOURS", 12),
+        "REAUTH_MINUTES": _int("REAUTH_MINUTES", 5),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         # Cookies are Secure whenever the portal is served over HTTPS (always in production).
         "SESSION_COOKIE_SECURE": _flag("COOKIE_SECURE", production),

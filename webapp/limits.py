@@ -38,12 +38,22 @@ def password_guesses_limited(view: Any) -> Any:
     """Limit wrong current passwords on a screen that asks for it before a change.
 
     A stolen session must not become a way to guess the account's password: a handful of
-    wrong answers per account, and per client, in 15 minutes, as for logins.
+    wrong answers per account, and per client, in 15 minutes, as for logins. The counts
+    are shared by every screen that asks (退会, a new e-mail, a new password): moving to
+    another screen does not start them anew.
     """
-    by_account = failures_limited(
+    by_account = limiter.shared_limit(
         "5 per 15 minutes",
-        failed=_wrong_password,
-        key=lambda: f"current-password:{current_user.get_id()}",
+        scope="current-password-account",
+        key_func=lambda: f"current-password:{current_user.get_id()}",
+        methods=["POST"],
+        deduct_when=_wrong_password,
     )
-    by_client = failures_limited("30 per 15 minutes", failed=_wrong_password)
+    by_client = limiter.shared_limit(
+        "30 per 15 minutes",
+        scope="current-password-client",
+        key_func=get_remote_address,
+        methods=["POST"],
+        deduct_when=_wrong_password,
+    )
     return by_account(by_client(view))

@@ -257,6 +257,10 @@ class LoginSession(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # When the password (or, later, a second factor) was last given in this login: the
+    # login itself, then each re-authentication before a sensitive step (auth/reauth.py).
+    # Null on a row older than the column: its created_at stands for it.
+    authenticated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=utcnow)
     ip: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 

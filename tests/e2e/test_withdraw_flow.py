@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.demo_contracts import DemoContract
@@ -18,6 +19,8 @@ from tests.support.pages import (
     count,
     count_text,
     detail_value,
+    expect_field_error,
+    field,
     heading,
     login,
     main,
@@ -31,6 +34,8 @@ from tests.support.screenshots import Shot
 
 BLOCKED = t("登録している機器が残っているため、退会できません。")
 REFUSED = t("確認事項のすべてにチェックしてください。退会処理は行われていません。")
+NOT_CONFIRMED = t("現在のパスワードを確認できませんでした。退会処理は行われていません。")
+CURRENT_PASSWORD = t("現在のパスワード")
 ACCOUNT_FIELDS = (
     "Eメールアドレス",
     "パスワード",
@@ -149,3 +154,47 @@ def test_withdraw_following_the_manual(
     expect(page).to_have_url(f"{base_url}/login")
     expect(menu_bar(page)).to_have_count(0)
     shot(page, "login-refused")
+
+
+def test_withdraw_asks_for_the_password_again(
+    page: Page,
+    demo_contract: Callable[..., DemoContract],
+    live_portal: LivePortal,
+    monkeypatch: pytest.MonkeyPatch,
+    shot: Shot,
+) -> None:
+    """Long after logging in, 退会 needs the password: without it or wrong, nothing happens."""
+    # No test waits 5 minutes: a window of 0 makes every 退会 "long after" the login.
+    monkeypatch.setitem(live_portal.app.config, "REAUTH_MINUTES", 0)
+    account = demo_contract(devices=0)
+    login(page, account.email, account.password)
+    open_device_list(page)
+    open_account(page)
+    main(page).get_by_role("link", name=t("退会手続き"), exact=True).click()
+    expect(heading(page, t("退会最終確認"))).to_be_visible()
+    expect(field(page, CURRENT_PASSWORD)).to_be_empty()
+    shot(page, "withdraw-password-asked")
+
+    # Both ticked, no password: refused next to the field, nothing withdrawn.
+    page.get_by_label(ACK_IRREVERSIBLE, exact=True).check()
+    page.get_by_label(ACK_NEW_CONTRACT, exact=True).check()
+    page.get_by_role("button", name=t("退会"), exact=True).click()
+    expect(page.get_by_role("alert").filter(has_text=NOT_CONFIRMED)).to_be_visible()
+    expect_field_error(
+        page, CURRENT_PASSWORD, t("退会するには、現在のパスワードを入力してください。")
+    )
+    assert live_portal.account_exists(account.email)
+    shot(page, "withdraw-password-missing")
+
+    # A wrong password: refused the same way (and counted, like a failed login).
+    expect(page.get_by_label(ACK_IRREVERSIBLE, exact=True)).to_be_checked()
+    field(page, CURRENT_PASSWORD).fill("not-the-password-at-all")
+    page.get_by_role("button", name=t("退会"), exact=True).click()
+    expect_field_error(page, CURRENT_PASSWORD, t("現在のパスワードが正しくありません。"))
+    assert live_portal.account_exists(account.email)
+
+    # The right one: 退会処理完了.
+    field(page, CURRENT_PASSWORD).fill(account.password)
+    page.get_by_role("button", name=t("退会"), exact=True).click()
+    expect(heading(page, t("退会処理完了"))).to_be_visible()
+    assert not live_portal.account_exists(account.email)

@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..auth.reauth import current_password_field
 from ..forms import PortalForm, Ticked, email_field, stripped
 from ..i18n import lazy as _l
 from ..identifiers import normalise_furigana, normalise_phone, normalise_postal_code
-from ..limits import wrong_password
 from ..models import User
-from ..passwords import password_problem, verify_password
+from ..passwords import password_problem
 from ..services.contracts import email_in_use
-from ..services.refusals import EmailTaken, WrongPassword
+from ..services.refusals import EmailTaken
 
 ACK_MESSAGE = _l("確認事項を読み、チェックボックスにチェックしてください。")
 
@@ -26,6 +26,7 @@ class WithdrawForm(PortalForm):
     )
     # The label names the service, so the template writes it out.
     ack_new_contract = BooleanField(_l("新規のご契約となることの確認"), [Ticked(ACK_MESSAGE)])
+    current_password = current_password_field()  # asked unless given a moment ago
 
 
 def _text(label: str, max_length: int, *, required: bool = False) -> StringField:
@@ -57,7 +58,7 @@ class ContractorForm(PortalForm):
     phone_home = _text(_l("自宅"), 20)
     wants_news = BooleanField(_l("希望する"))
     email = email_field()
-    current_password = PasswordField(_l("現在のパスワード"), [Optional()])
+    current_password = current_password_field()  # for a new e-mail or password (auth.reauth)
     new_password = PasswordField(_l("新しいパスワード"), [Optional()])
     confirm_password = PasswordField(_l("新しいパスワード (確認)"), [Optional()])
 
@@ -103,19 +104,20 @@ class ContractorForm(PortalForm):
             valid = False
         return self._validate_password_change() and valid
 
+    @property
+    def changes_login(self) -> bool:
+        """Whether the login e-mail or the password would change (the password is asked)."""
+        email = self.email.data
+        return bool(self.new_password.data or self.confirm_password.data) or (
+            bool(email) and email != self.user.email
+        )
+
     def _validate_password_change(self) -> bool:
-        """A new password needs the current one, the rules, and the same text twice."""
-        new, current, confirm = self.new_password, self.current_password, self.confirm_password
-        if not (new.data or current.data or confirm.data):
+        """A new password follows the rules and is the same text twice (the current one is
+        checked by the screen, auth.reauth)."""
+        new, confirm = self.new_password, self.confirm_password
+        if not (new.data or confirm.data):
             return True
-        if not current.data:
-            current.errors = [_("パスワードを変更するには、現在のパスワードを入力してください。")]
-            return False
-        stored = self.user.password_hash
-        if not stored or not verify_password(stored, current.data):
-            current.errors = [WrongPassword().message]
-            wrong_password()  # a guess: counted by the screen's limit
-            return False
         problem = password_problem(new.data or "", self.email.data or self.user.email)
         if problem:
             new.errors = [problem]

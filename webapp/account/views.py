@@ -10,11 +10,11 @@ from werkzeug.wrappers import Response
 from .. import clock
 from ..access import contractor_required
 from ..archives import zip_download
+from ..auth.reauth import password_due, reauthenticated, sensitive_step
 from ..crypto import digest
 from ..enums import TokenPurpose
 from ..extensions import db
 from ..htmx import see_other
-from ..limits import password_guesses_limited, wrong_password
 from ..models import Contract
 from ..recordings.queries import count_contract_recordings, recordings_of_contract_to_archive
 from ..screens import render_form, render_screen
@@ -34,7 +34,6 @@ from ..services.refusals import (
     EmailTaken,
     InvalidLink,
     Refused,
-    WrongPassword,
 )
 from ..services.tokens import find_token
 from . import bp
@@ -50,9 +49,13 @@ def index() -> Response:
 
 @bp.route("/edit", methods=["GET", "POST"])
 @contractor_required
-@password_guesses_limited
+@sensitive_step
 def edit() -> Response:
-    """契約者情報の変更."""
+    """契約者情報の変更.
+
+    A new password needs the current one; a new login e-mail needs it unless it was given
+    within the last minutes (auth.reauth). The other details need nothing more.
+    """
     contract = db.get_or_404(Contract, current_user.contract_id)
     user = current_user._get_current_object()
     form = ContractorForm(user=user, obj=contract if request.method == "GET" else None)
@@ -60,8 +63,17 @@ def edit() -> Response:
         form.email.data = user.email
         if len(contract.postal_code) == 7:
             form.postal_code.data = f"{contract.postal_code[:3]}-{contract.postal_code[3:]}"
-    if not form.validate_on_submit():
-        return render_form("account/edit.html", form)
+    valid = form.validate_on_submit()
+    if request.method == "POST" and (form.current_password.data or form.changes_login):
+        new_password = bool(form.new_password.data or form.confirm_password.data)
+        needed = (
+            _("パスワードを変更するには、現在のパスワードを入力してください。")
+            if new_password
+            else _("Eメールアドレスを変更するには、現在のパスワードを入力してください。")
+        )
+        valid = reauthenticated(form.current_password, always=new_password, needed=needed) and valid
+    if not valid:
+        return render_form("account/edit.html", form, password_due=password_due())
     # A field the browser did not send reads as empty (the columns hold "" for "none").
     values: dict[str, object] = {name: form[name].data or "" for name in PROFILE_FIELDS}
     values["wants_news"] = bool(form.wants_news.data)
@@ -71,14 +83,11 @@ def edit() -> Response:
             user,
             values,
             email=form.email.data,
-            current_password=form.current_password.data or "",
             new_password=form.new_password.data or "",
             keep_token_hash=digest(user.session_token or ""),
         )
     except Refused as refusal:
-        if isinstance(refusal, WrongPassword):
-            wrong_password()
-        return render_form("account/edit.html", form, refusal=refusal)
+        return render_form("account/edit.html", form, refusal=refusal, password_due=password_due())
     messages = [_("契約者情報を変更しました。")] if change.changed else []
     mailed = change.confirmation is None or change.confirmation.sent
     if change.confirmation is not None:
@@ -137,7 +146,9 @@ def _blocked(contract_id: int, status: int, recordings: int) -> Response:
 
 @bp.route("/withdraw", methods=["GET", "POST"])
 @contractor_required
+@sensitive_step
 def withdraw() -> Response:
+    """退会最終確認: the ticks, and the password unless given within the last minutes."""
     contract = db.get_or_404(Contract, current_user.contract_id)
     # What withdrawal would delete, with the downloads to keep it (account/_export_notice).
     recordings = count_contract_recordings(contract.id)
@@ -146,8 +157,14 @@ def withdraw() -> Response:
         status = DevicesRemain.status if request.method == "POST" else 200
         return _blocked(contract.id, status, recordings)
     form = WithdrawForm()
-    if not form.validate_on_submit():
-        return render_form("account/withdraw.html", form, recordings=recordings)
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        needed = _("退会するには、現在のパスワードを入力してください。")
+        valid = reauthenticated(form.current_password, needed=needed) and valid
+    if not valid:
+        return render_form(
+            "account/withdraw.html", form, recordings=recordings, password_due=password_due()
+        )
     mail = None
     try:
         mail = withdraw_contract(contract)

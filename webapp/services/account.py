@@ -155,18 +155,18 @@ def update_contractor(
     values: dict[str, object],
     *,
     email: str,
-    current_password: str = "",
     new_password: str = "",
     keep_token_hash: str = "",
 ) -> ContractorChange:
     """Change the contractor's details, login e-mail and password together, or nothing.
 
     A new e-mail address takes effect when the link mailed to it is followed; the mails
-    leave after the commit, and one that fails never undoes what was saved.
+    leave after the commit, and one that fails never undoes what was saved. The screen has
+    asked for the password again before a new e-mail or password (auth.reauth).
     """
     with unit_of_work():
         changed = update_profile(contract, values)
         confirmation = request_email_change(user, email) if email != user.email else None
         if new_password:
-            change_password(user, current_password, new_password, keep_token_hash=keep_token_hash)
+            change_password(user, new_password, keep_token_hash=keep_token_hash)
     return ContractorChange(changed, confirmation, bool(new_password))

@@ -12,7 +12,7 @@ from ..mail import Delivery, send_after_commit
 from ..models import LoginSession, User
 from ..passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from .contracts import email_in_use
-from .refusals import EmailTaken, InvalidLink, WrongPassword
+from .refusals import EmailTaken, InvalidLink
 from .tokens import external_url, issue_token, revoke_links, use_token
 
 
@@ -110,11 +110,12 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new_password: str, *, keep_token_hash: str) -> None:
-    """Change the password of a logged-in user; their other sessions and mailed links end."""
+def change_password(user: User, new_password: str, *, keep_token_hash: str) -> None:
+    """Change the password of a logged-in user; their other sessions and mailed links end.
+
+    The screen has checked the current password first (auth.reauth.reauthenticated).
+    """
     with unit_of_work():
-        if not user.password_hash or not verify_password(user.password_hash, current):
-            raise WrongPassword()
         user.password_hash = hash_password(new_password)
         revoke_links(user)
         end_sessions(user.id, keep_token_hash=keep_token_hash)

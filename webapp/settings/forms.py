@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
+from ..auth.reauth import current_password_field
 from ..forms import PortalForm, RadioChoiceField, email_field
 from ..i18n import LANGUAGES
 from ..i18n import lazy as _l
@@ -21,6 +22,7 @@ class OwnEmailForm(PortalForm):
     """A new login e-mail: it takes effect through the link mailed to it."""
 
     email = email_field(_l("新しいEメールアドレス"))
+    current_password = current_password_field()  # asked unless given a moment ago
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,7 +36,7 @@ class OwnEmailForm(PortalForm):
 
 
 class OwnPasswordForm(PortalForm):
-    """A new password, typed twice; the current one is checked by the change itself."""
+    """A new password, typed twice, and the current one (checked by auth.reauth)."""
 
     current_password = PasswordField(
         _l("現在のパスワード"),

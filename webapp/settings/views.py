@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..auth.reauth import password_due, reauthenticated, sensitive_step
 from ..crypto import digest
 from ..htmx import see_other
 from ..i18n import current_language, remember_language, speaking
-from ..limits import password_guesses_limited, wrong_password
 from ..models import User
 from ..screens import render_screen, show_refusal
 from ..services.credentials import change_password, request_email_change
-from ..services.refusals import Refused, WrongPassword
+from ..services.refusals import Refused
 from ..services.users import set_language
 from . import bp
 from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
@@ -51,6 +51,7 @@ def _screen(
         email_form=email_form or OwnEmailForm(formdata=None, user=user),
         password_form=password_form or OwnPasswordForm(formdata=None, user=user),
         language_form=language_form,
+        password_due=password_due(),
         **two_factor_context(user),
     )
 
@@ -63,11 +64,16 @@ def index() -> Response:
 
 @bp.post("/email")
 @login_required
+@sensitive_step
 def email() -> Response:
-    """Mail a confirmation link to the new address (the old one is told)."""
+    """Mail a confirmation link to the new address (the old one is told).
+
+    The password is asked again unless it was given within the last minutes (auth.reauth).
+    """
     user = _user()
     form = OwnEmailForm(user=user)
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if not (reauthenticated(form.current_password) and valid):
         return _screen(email_form=form)
     try:
         confirmation = request_email_change(user, form.email.data)
@@ -96,24 +102,19 @@ def email() -> Response:
 
 @bp.post("/password")
 @login_required
-@password_guesses_limited
+@sensitive_step
 def password() -> Response:
-    """Change the password; every other login of the account ends, this one stays."""
+    """Change the password; every other login of the account ends, this one stays.
+
+    The current password is asked every time, even just after logging in (ASVS V2.1.6).
+    """
     user = _user()
     form = OwnPasswordForm(user=user)
     if not form.validate_on_submit():
         return _screen(password_form=form)
-    try:
-        change_password(
-            user,
-            form.current_password.data,
-            form.new_password.data,
-            keep_token_hash=digest(user.session_token or ""),
-        )
-    except Refused as refusal:
-        if isinstance(refusal, WrongPassword):
-            wrong_password()
-        return _screen(password_form=form, refusal=refusal)
+    if not reauthenticated(form.current_password, always=True):
+        return _screen(password_form=form)
+    change_password(user, form.new_password.data, keep_token_hash=digest(user.session_token or ""))
     flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
     return see_other(url_for("settings.index"))
 

@@ -46,8 +46,9 @@ def snapshot(app: Flask) -> tuple[int, ...]:
             db.session.scalar(select(func.count()).select_from(model)) or 0
             for model in (Contract, User, Device, Licence, NotificationRecipient)
         ]
-        # Logins, and the attempts that failed, are records of who came, not changes.
-        attempts = ("login", "login.failed", "login.mobile_refused")
+        # Logins, and the attempts that failed (a wrong password asked again included), are
+        # records of who came, not changes.
+        attempts = ("login", "login.failed", "login.mobile_refused", "reauth.failed")
         changes = (
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action.not_in(attempts))
         )
