@@ -22,7 +22,8 @@ class OwnEmailForm(PortalForm):
     """A new login e-mail: it takes effect through the link mailed to it."""
 
     email = email_field(_l("新しいEメールアドレス"))
-    current_password = current_password_field()  # asked unless given a moment ago
+    # Asked unless given a moment ago; the password form below has a field of that name too.
+    current_password = current_password_field(id="email-current_password")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +69,14 @@ class OwnPasswordForm(PortalForm):
 
 class LanguageForm(PortalForm):
     language = RadioChoiceField(_l("言語"), choices=list(LANGUAGES.items()))
+
+
+class TwoFactorChangeForm(PortalForm):
+    """Setting up, renewing the codes of, or turning off two-factor login: the password
+    again unless given a moment ago (auth.reauth). Each of the section's forms gets its own
+    prefix, so that their fields' ids stay apart."""
+
+    current_password = current_password_field()
 
 
 class ConfirmCodeForm(PortalForm):

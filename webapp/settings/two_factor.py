@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ..auth.enrolment import ENROL_KEY
+from ..auth.reauth import reauthenticated, sensitive_step
 from ..extensions import db
 from ..htmx import see_other
 from ..models import Contract, User
@@ -27,7 +28,10 @@ from ..services.two_factor import (
     turn_off,
 )
 from . import bp
-from .forms import ConfirmCodeForm
+from .forms import ConfirmCodeForm, TwoFactorChangeForm
+
+# The section's forms, each with its own prefix (their fields' ids stay apart).
+CHANGES = ("start", "codes", "off")
 
 
 def _user() -> User:
@@ -35,15 +39,36 @@ def _user() -> User:
     return user
 
 
-def two_factor_context(user: User) -> dict[str, Any]:
-    """What the 2段階認証 section of アカウント設定 shows."""
+def two_factor_context(
+    user: User, sent: tuple[str, TwoFactorChangeForm] | None = None
+) -> dict[str, Any]:
+    """What the 2段階認証 section of アカウント設定 shows (*sent*: a change refused, and its
+    form with the message)."""
     contract = db.session.get(Contract, user.contract_id)
     enabled = has_second_factor(user)
+    forms = {name: TwoFactorChangeForm(formdata=None, prefix=name) for name in CHANGES}
+    if sent is not None:
+        forms[sent[0]] = sent[1]
     return {
         "two_factor_enabled": enabled,
         "two_factor_required": bool(contract and contract.requires_two_factor),
         "recovery_codes_left": recovery_codes_left(user) if enabled else 0,
+        "two_factor_forms": forms,
     }
+
+
+def _checked(change: str) -> tuple[TwoFactorChangeForm, bool]:
+    """The sent form of *change*, and whether the password is in order for it (auth.reauth)."""
+    form = TwoFactorChangeForm(prefix=change)
+    valid = form.validate_on_submit()
+    return form, bool(reauthenticated(form.current_password) and valid)
+
+
+def _refused(change: str, form: TwoFactorChangeForm) -> Response:
+    """アカウント設定 again, with the refused form of the section and its message."""
+    from .views import settings_screen  # the page's other forms are the views'
+
+    return settings_screen(two_factor=(change, form))
 
 
 def _enrol_screen(user: User, form: ConfirmCodeForm, status: int = 200) -> Response:
@@ -66,8 +91,12 @@ def _codes_screen(codes: list[str], *, first: bool) -> Response:
 
 @bp.post("/two-factor")
 @login_required
+@sensitive_step
 def two_factor_start() -> Response:
     """Begin setting up an app: a new secret, shown on the next page as a QR code."""
+    form, allowed = _checked("start")
+    if not allowed:
+        return _refused("start", form)
     try:
         begin_enrolment(_user())
     except Refused:
@@ -100,7 +129,11 @@ def two_factor_confirm() -> Response:
 
 @bp.post("/two-factor/recovery-codes")
 @login_required
+@sensitive_step
 def two_factor_recovery_codes() -> Response:
+    form, allowed = _checked("codes")
+    if not allowed:
+        return _refused("codes", form)
     try:
         codes = regenerate_recovery_codes(_user())
     except Refused:
@@ -110,7 +143,11 @@ def two_factor_recovery_codes() -> Response:
 
 @bp.post("/two-factor/off")
 @login_required
+@sensitive_step
 def two_factor_off() -> Response:
+    form, allowed = _checked("off")
+    if not allowed:
+        return _refused("off", form)
     try:
         turn_off(_user())
     except Refused as refusal:

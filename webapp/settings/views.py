@@ -20,7 +20,7 @@ from ..services.credentials import change_password, request_email_change
 from ..services.refusals import Refused
 from ..services.users import set_language
 from . import bp
-from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm
+from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm, TwoFactorChangeForm
 from .two_factor import two_factor_context
 
 
@@ -29,16 +29,17 @@ def _user() -> User:
     return user
 
 
-def _screen(
+def settings_screen(
     *,
     email_form: OwnEmailForm | None = None,
     password_form: OwnPasswordForm | None = None,
     language_form: LanguageForm | None = None,
+    two_factor: tuple[str, TwoFactorChangeForm] | None = None,
     refusal: Refused | None = None,
 ) -> Response:
-    """The page with its three forms; the one that was sent keeps its input and errors."""
+    """The page with its forms; the one that was sent keeps its input and errors."""
     user = _user()
-    sent = email_form or password_form or language_form
+    sent = email_form or password_form or language_form or (two_factor and two_factor[1])
     if refusal is not None and sent is not None:
         show_refusal(sent, refusal)
     status = refusal.status if refusal else 422 if sent is not None and sent.errors else 200
@@ -52,14 +53,14 @@ def _screen(
         password_form=password_form or OwnPasswordForm(formdata=None, user=user),
         language_form=language_form,
         password_due=password_due(),
-        **two_factor_context(user),
+        **two_factor_context(user, two_factor),
     )
 
 
 @bp.get("")
 @login_required
 def index() -> Response:
-    return _screen()
+    return settings_screen()
 
 
 @bp.post("/email")
@@ -74,11 +75,11 @@ def email() -> Response:
     form = OwnEmailForm(user=user)
     valid = form.validate_on_submit()
     if not (reauthenticated(form.current_password) and valid):
-        return _screen(email_form=form)
+        return settings_screen(email_form=form)
     try:
         confirmation = request_email_change(user, form.email.data)
     except Refused as refusal:
-        return _screen(email_form=form, refusal=refusal)
+        return settings_screen(email_form=form, refusal=refusal)
     if not confirmation.sent:
         flash(
             _(
@@ -111,9 +112,9 @@ def password() -> Response:
     user = _user()
     form = OwnPasswordForm(user=user)
     if not form.validate_on_submit():
-        return _screen(password_form=form)
+        return settings_screen(password_form=form)
     if not reauthenticated(form.current_password, always=True):
-        return _screen(password_form=form)
+        return settings_screen(password_form=form)
     change_password(user, form.new_password.data, keep_token_hash=digest(user.session_token or ""))
     flash(_("パスワードを変更しました。ほかの端末のログインは終了しました。"), "success")
     return see_other(url_for("settings.index"))
@@ -125,7 +126,7 @@ def language() -> Response:
     """Speak the chosen language from now on, on every browser of the account."""
     form = LanguageForm()
     if not form.validate_on_submit():
-        return _screen(language_form=form)
+        return settings_screen(language_form=form)
     chosen = form.language.data
     set_language(_user(), chosen)
     with speaking(chosen):

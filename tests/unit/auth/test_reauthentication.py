@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from tests.support.client import Account, Client
 from tests.support.factories import PASSWORD
+from tests.support.mail import Mailbox
+from tests.unit.auth.test_two_factor import enrol
 from webapp.extensions import db
-from webapp.models import AuditEvent, Contract, LoginSession, User
+from webapp.models import AuditEvent, Contract, LoginSession, TotpCredential, User
 
 NEW_PASSWORD = "another fine phrase"
 WRONG = "not my password at all"
 WRONG_MESSAGE = "現在のパスワードが正しくありません。"
-ERROR_ID = 'id="current_password-error"'
 PASSWORD_INPUT = 'name="current_password"'
 
 CONTRACTOR_DETAILS = {
@@ -76,10 +77,22 @@ class Step:
     needed: str  # the message next to the field when the password is left out
     done: Callable[[Flask, Account], bool]
     always: bool = False  # asks for the password even just after login
+    # The field's name and id: アカウント設定 has several forms that ask for it, ids apart.
+    field_name: str = "current_password"
+    field_id: str = "current_password"
+
+    @property
+    def error_id(self) -> str:
+        return f'id="{self.field_id}-error"'
 
 
 def _email_requested(app: Flask, account: Account) -> bool:
     return "email.change_requested" in actions(app, account.contract_id)
+
+
+def _setting_up_two_factor(app: Flask, account: Account) -> bool:
+    with app.app_context():
+        return db.session.get(TotpCredential, account.user_id) is not None
 
 
 def _password_changed(app: Flask, account: Account) -> bool:
@@ -100,6 +113,7 @@ STEPS = {
         {"email": "new-owner@example.com"},
         "続けるには、現在のパスワードを入力してください。",
         _email_requested,
+        field_id="email-current_password",
     ),
     "edit-email": Step(
         "/account/edit",
@@ -107,6 +121,15 @@ STEPS = {
         {**CONTRACTOR_DETAILS, "email": "new-owner@example.com"},
         "Eメールアドレスを変更するには、現在のパスワードを入力してください。",
         _email_requested,
+    ),
+    "two-factor": Step(
+        "/settings",
+        "/settings/two-factor",
+        {},
+        "続けるには、現在のパスワードを入力してください。",
+        _setting_up_two_factor,
+        field_name="start-current_password",
+        field_id="start-current_password",
     ),
     "settings-password": Step(
         "/settings",
@@ -152,7 +175,7 @@ def minutes_later(minutes: float) -> Iterator[None]:
 def post(client: Client, step: Step, password: str | None = None) -> object:
     data = dict(step.data)
     if password is not None:
-        data["current_password"] = password
+        data[step.field_name] = password
     return client.post_form(step.path, data, token_from=step.page)
 
 
@@ -184,7 +207,7 @@ def test_a_new_password_always_needs_the_current_one(
         assert field_count(logged_in, step.page) >= 1
         refused = post(logged_in, step)
         assert refused.status_code == 422
-        assert ERROR_ID in refused.get_data(as_text=True)
+        assert step.error_id in refused.get_data(as_text=True)
     assert not _password_changed(app, contractor)
 
 
@@ -200,7 +223,7 @@ def test_later_the_step_is_refused_without_the_password(
         refused = post(logged_in, step)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert f"{ERROR_ID}>{step.needed}</p>" in html
+    assert f"{step.error_id}>{step.needed}</p>" in html
     assert 'aria-invalid="true"' in html
     assert not step.done(app, contractor)
     assert password_hash(app, contractor) == before
@@ -224,7 +247,7 @@ def test_a_wrong_password_changes_nothing_and_is_recorded(
         refused = post(logged_in, step, WRONG)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert f"{ERROR_ID}>{WRONG_MESSAGE}</p>" in html
+    assert f"{step.error_id}>{WRONG_MESSAGE}</p>" in html
     assert WRONG not in html and NEW_PASSWORD not in html  # a password is never echoed
     assert not step.done(app, contractor)
     assert password_hash(app, contractor) == before
@@ -322,3 +345,29 @@ def test_a_wrong_answer_reads_in_the_history(logged_in: Client) -> None:
         post(logged_in, STEPS["withdraw"], WRONG)
         html = logged_in.get("/history").get_data(as_text=True)
     assert "パスワード再入力の失敗" in html
+
+
+def test_later_turning_two_factor_off_or_renewing_its_codes_needs_the_password(
+    app: Flask, logged_in: Client, contractor: Account, smtp: Mailbox
+) -> None:
+    """A stolen session must not turn the second factor off, nor issue itself new codes."""
+    enrol(logged_in, app, contractor)
+    with minutes_later(6):
+        for path, prefix in (
+            ("/settings/two-factor/recovery-codes", "codes"),
+            ("/settings/two-factor/off", "off"),
+        ):
+            refused = logged_in.post_form(path, token_from="/settings")
+            assert refused.status_code == 422, path
+            html = refused.get_data(as_text=True)
+            assert f'id="{prefix}-current_password-error"' in html
+            assert "<code>" not in html
+        with app.app_context():
+            credential = db.session.get(TotpCredential, contractor.user_id)
+            assert credential is not None and credential.enabled_at is not None
+        off = logged_in.post_form(
+            "/settings/two-factor/off", {"off-current_password": PASSWORD}, token_from="/settings"
+        )
+        assert off.status_code == 303
+    with app.app_context():
+        assert db.session.get(TotpCredential, contractor.user_id) is None
