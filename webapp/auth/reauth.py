@@ -140,13 +140,13 @@ def sensitive_step(view: Any) -> Any:
     return password_guesses_limited(view)
 
 
-def current_password_field(id: str | None = None) -> PasswordField:  # noqa: A002
+def current_password_field(field_id: str | None = None) -> PasswordField:
     """The 「現在のパスワード」 field of a sensitive step's form (checked by reauthenticated).
 
-    *id* keeps it apart from another such field on the same page; the name stays.
+    *field_id* keeps it apart from another such field on the same page; the name stays.
     """
     return PasswordField(
         _l("現在のパスワード"),
         [Optional(), Length(max=128, message=_l("パスワードは128文字以内で入力してください。"))],
-        id=id,
+        id=field_id,
     )

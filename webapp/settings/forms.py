@@ -23,7 +23,7 @@ class OwnEmailForm(PortalForm):
 
     email = email_field(_l("新しいEメールアドレス"))
     # Asked unless given a moment ago; the password form below has a field of that name too.
-    current_password = current_password_field(id="email-current_password")
+    current_password = current_password_field("email-current_password")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
