@@ -29,15 +29,9 @@ from ..models import User
 from ..screens import form_status
 from ..services.credentials import authenticate, record_refused_login, request_password_reset
 from ..services.credentials import reset_password as reset_password_with
-from ..services.refusals import InvalidLink
+from ..services.refusals import InvalidCode, InvalidLink, WrongCode
 from ..services.tokens import find_token
-from ..services.two_factor import (
-    InvalidCode,
-    WrongCode,
-    check_second_factor,
-    has_second_factor,
-    must_enrol,
-)
+from ..services.two_factor import check_second_factor, has_second_factor, must_enrol
 from ..services.users import accept_invitation as accept_invitation_with
 from ..services.users import set_language
 from ..useragent import is_mobile

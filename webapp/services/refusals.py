@@ -167,3 +167,41 @@ class ApiRefused(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class InvalidCode(Refused):
+    """What was typed is neither a 6-digit code nor a recovery code (changes nothing)."""
+
+    default_field = "code"
+    default_message = _l(
+        "確認コードは6桁の数字、またはリカバリーコード (12文字) で入力してください。"
+    )
+
+
+class WrongCode(Refused):
+    """The code is wrong, already used, or out of its time (counts like a failed login)."""
+
+    status = 401
+    default_field = "code"
+    default_message = _l("確認コードが正しくないか、既に使われています。")
+
+
+class NotEnrolled(Conflict):
+    """There is no enrolment under way (or two-factor login is already on)."""
+
+    default_field = "code"
+    default_message = _l("2段階認証の設定を最初からやり直してください。")
+
+
+class TwoFactorRequired(Conflict):
+    """The contract requires two-factor login of every user: it cannot be turned off."""
+
+    default_message = _l("ご契約で2段階認証が必須のため、解除できません。")
+
+
+class OwnTwoFactorFirst(Conflict):
+    """A contractor requires it of everyone only once their own login has a second factor."""
+
+    default_message = _l(
+        "先にご自身の2段階認証を「アカウント設定」で設定してから、必須にしてください。"
+    )

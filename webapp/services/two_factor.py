@@ -24,7 +24,13 @@ from ..extensions import db
 from ..i18n import lazy as _l
 from ..mail import send_after_commit
 from ..models import Contract, LoginSession, RecoveryCode, TotpCredential, User, utcnow
-from .refusals import Conflict, Refused
+from .refusals import (
+    InvalidCode,
+    NotEnrolled,
+    OwnTwoFactorFirst,
+    TwoFactorRequired,
+    WrongCode,
+)
 
 RECOVERY_CODE_COUNT = 10
 # 12 characters from an alphabet without look-alikes (0/o, 1/l/i): about 59 bits each.
@@ -36,44 +42,6 @@ TOTP_DRIFT_STEPS = 1
 
 _TOTP_CODE = re.compile(r"[0-9]{6}")
 _RECOVERY_CODE = re.compile(f"[{RECOVERY_ALPHABET}]{{{RECOVERY_LENGTH}}}")
-
-
-class InvalidCode(Refused):
-    """What was typed is neither a 6-digit code nor a recovery code (changes nothing)."""
-
-    default_field = "code"
-    default_message = _l(
-        "確認コードは6桁の数字、またはリカバリーコード (12文字) で入力してください。"
-    )
-
-
-class WrongCode(Refused):
-    """The code is wrong, already used, or out of its time (counts like a failed login)."""
-
-    status = 401
-    default_field = "code"
-    default_message = _l("確認コードが正しくないか、既に使われています。")
-
-
-class NotEnrolled(Conflict):
-    """There is no enrolment under way (or two-factor login is already on)."""
-
-    default_field = "code"
-    default_message = _l("2段階認証の設定を最初からやり直してください。")
-
-
-class TwoFactorRequired(Conflict):
-    """The contract requires two-factor login of every user: it cannot be turned off."""
-
-    default_message = _l("ご契約で2段階認証が必須のため、解除できません。")
-
-
-class OwnTwoFactorFirst(Conflict):
-    """A contractor requires it of everyone only once their own login has a second factor."""
-
-    default_message = _l(
-        "先にご自身の2段階認証を「アカウント設定」で設定してから、必須にしてください。"
-    )
 
 
 def _credential(user: User) -> TotpCredential | None:

@@ -18,7 +18,7 @@ from webapp.enums import Role
 from webapp.extensions import db
 from webapp.models import AuditEvent, Contract, RecoveryCode, TotpCredential, User
 from webapp.services import two_factor
-from webapp.services.two_factor import InvalidCode, WrongCode
+from webapp.services.refusals import InvalidCode, NotEnrolled, WrongCode
 
 
 def _secret_of(app: Flask, user_id: int) -> str:
@@ -401,7 +401,7 @@ def test_confirming_the_enrolment_twice_keeps_the_first_codes(
     with app.test_request_context():
         user = db.session.get(User, contractor.user_id)
         assert user is not None
-        with pytest.raises(two_factor.NotEnrolled):
+        with pytest.raises(NotEnrolled):
             two_factor.confirm_enrolment(user, pyotp.TOTP(secret).now())
     with app.app_context():
         stored = set(db.session.scalars(db.select(RecoveryCode.code_digest)))
