@@ -131,8 +131,9 @@ class User(UserMixin, Model):
 
     contract: Mapped[Contract] = relationship(back_populates="users")
 
-    # The raw token of the login session this object was loaded for (not a column).
+    # The raw token and the id of the login session this object was loaded for (not columns).
     session_token = None  # type: str | None
+    login_session_id = None  # type: int | None
 
     def get_id(self) -> str:
         # Flask-Login keeps this in the cookie session; it names the login session,

@@ -22,19 +22,17 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import Field, PasswordField
 from wtforms.validators import Length, Optional
 
 from .. import clock
-from ..audit import record_event
-from ..crypto import digest
 from ..database import unit_of_work
 from ..extensions import db
 from ..i18n import lazy as _l
 from ..limits import password_guesses_limited, wrong_password
 from ..models import LoginSession, User
 from ..passwords import burn_verification_time, verify_password
+from ..services.credentials import record_attempt_on
 from ..services.refusals import WrongPassword
 
 # The field every sensitive step's form carries, and what it says when left empty.
@@ -51,11 +49,11 @@ def window() -> dt.timedelta:
 
 
 def _login_session() -> LoginSession | None:
-    """The login session the current user was loaded through."""
-    token = getattr(current_user, "session_token", None)
-    if not current_user.is_authenticated or not token:
+    """The login session the current user was loaded through (already read this request)."""
+    session_id = getattr(current_user, "login_session_id", None)
+    if not current_user.is_authenticated or session_id is None:
         return None
-    return db.session.scalar(select(LoginSession).where(LoginSession.token_hash == digest(token)))
+    return db.session.get(LoginSession, session_id)
 
 
 def authenticated_at(login_session: LoginSession) -> dt.datetime:
@@ -89,14 +87,7 @@ def renew_authentication() -> None:
 def refuse_wrong_password(user: User) -> None:
     """A wrong current password: counted by the screen's limit and written to 操作履歴."""
     wrong_password()
-    with unit_of_work():
-        record_event(
-            REFUSED_ACTION,
-            contract_id=user.contract_id,
-            actor_email=user.email,
-            target_type="user",
-            target_id=user.id,
-        )
+    record_attempt_on(user, REFUSED_ACTION)
 
 
 def check_password(user: User, password: str) -> bool:

@@ -97,6 +97,7 @@ def load_session_user(token: str) -> User | None:
         with unit_of_work():
             login_session.last_seen_at = now
     user.session_token = token
+    user.login_session_id = login_session.id
     return user
 
 

@@ -47,17 +47,23 @@ def record_refused_login(email: str, action: str) -> None:
     row, so the time taken says nothing about whether the address exists.
     """
     user = find_user(email) if email else None
-    with unit_of_work():
-        if user is None:
+    if user is None:
+        with unit_of_work():
             record_event(action, contract_id=None, actor_email="")
-        else:
-            record_event(
-                action,
-                contract_id=user.contract_id,
-                actor_email=user.email,
-                target_type="user",
-                target_id=user.id,
-            )
+    else:
+        record_attempt_on(user, action)
+
+
+def record_attempt_on(user: User, action: str) -> None:
+    """Write an attempt on *user*'s account (a wrong password or code) to its 操作履歴."""
+    with unit_of_work():
+        record_event(
+            action,
+            contract_id=user.contract_id,
+            actor_email=user.email,
+            target_type="user",
+            target_id=user.id,
+        )
 
 
 def end_sessions(user_id: int, *, keep_token_hash: str | None = None) -> None:
