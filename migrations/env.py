@@ -1,7 +1,7 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
+from flask import current_app, g
 
 from alembic import context
 
@@ -12,7 +12,12 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # Keep the application's loggers: migrations also run inside the app (seed-demo, tests).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# A portal command brings the schema up to date quietly (webapp/cli/base.py): it keeps the
+# application's logging as configured and says itself what changed.
+if g.get("quiet_migrations"):
+    logging.getLogger('alembic').setLevel(logging.WARNING)
+else:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

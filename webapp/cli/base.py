@@ -6,16 +6,35 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import current_app
+from alembic.migration import MigrationContext
+from flask import current_app, g
 from flask.cli import ScriptInfo
 from flask_migrate import upgrade
 
 from .. import addresses
+from ..extensions import db
+
+
+def schema_revision() -> str | None:
+    """The revision the database's schema is at (None for an empty database)."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def ensure_schema() -> None:
-    """Bring the database schema up to date (creates it on an empty database)."""
-    upgrade()
+    """Bring the database schema up to date (creates it on an empty database).
+
+    Quietly: Alembic's own lines would repeat for every command; one line says what changed.
+    """
+    before = schema_revision()
+    g.quiet_migrations = True
+    try:
+        upgrade()
+    finally:
+        g.quiet_migrations = False
+    after = schema_revision()
+    if after != before:
+        click.echo(f"Database schema upgraded to {after}.", err=True)
 
 
 class PortalCommand(click.Command):
