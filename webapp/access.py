@@ -10,10 +10,17 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from .audit import deletion_event
+from .models import User
 from .services.refusals import AlreadyDeleted
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
+
+
+def signed_in_user() -> User:
+    """The account of this request's login (the object itself, not Flask-Login's proxy)."""
+    user: User = current_user._get_current_object()
+    return user
 
 
 def contractor_required(view: F) -> F:

@@ -8,7 +8,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from .. import clock
-from ..access import contractor_required
+from ..access import contractor_required, signed_in_user
 from ..archives import zip_download
 from ..auth.reauth import password_due, reauthenticated, sensitive_step
 from ..crypto import digest
@@ -57,7 +57,7 @@ def edit() -> Response:
     within the last minutes (auth.reauth). The other details need nothing more.
     """
     contract = db.get_or_404(Contract, current_user.contract_id)
-    user = current_user._get_current_object()
+    user = signed_in_user()
     form = ContractorForm(user=user, obj=contract if request.method == "GET" else None)
     if request.method == "GET":
         form.email.data = user.email

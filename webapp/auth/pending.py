@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from ..crypto import digest
 from ..extensions import db
@@ -48,19 +49,28 @@ def begin_pending_login(user: User, *, remember_email: bool, next_url: str | Non
     session[_KEY] = current_app.extensions["field_cipher"].encrypt(json.dumps(payload))
 
 
+def _held() -> dict[str, Any] | None:
+    """The cookie's half-done login, decrypted once per request; None if absent or stale."""
+    if "pending_login" not in g:
+        token = session.get(_KEY)
+        held = (
+            current_app.extensions["field_cipher"].decrypt_fresh(token, PENDING_MINUTES * 60)
+            if isinstance(token, str)
+            else None
+        )
+        try:
+            payload = json.loads(held) if held else None
+        except ValueError:
+            payload = None
+        g.pending_login = payload if isinstance(payload, dict) else None
+    held_payload: dict[str, Any] | None = g.pending_login
+    return held_payload
+
+
 def pending_login() -> PendingLogin | None:
     """The half-done login of this browser, if it is still fresh and still the same account."""
-    token = session.get(_KEY)
-    if not isinstance(token, str):
-        return None
-    held = current_app.extensions["field_cipher"].decrypt_fresh(token, PENDING_MINUTES * 60)
-    if held is None:
-        return None
-    try:
-        payload = json.loads(held)
-    except ValueError:
-        return None
-    if payload.get("browser") != _browser():
+    payload = _held()
+    if payload is None or payload.get("browser") != _browser():
         return None
     user = db.session.get(User, payload.get("user"))
     if user is None or payload.get("password") != _password_mark(user):
@@ -70,14 +80,8 @@ def pending_login() -> PendingLogin | None:
 
 def pending_user_id() -> str:
     """Names the account of the half-done login for the rate limits, without a query."""
-    token = session.get(_KEY)
-    if not isinstance(token, str):
-        return "none"
-    held = current_app.extensions["field_cipher"].decrypt_fresh(token, PENDING_MINUTES * 60)
-    try:
-        return str(json.loads(held)["user"]) if held else "none"
-    except (ValueError, KeyError, TypeError):
-        return "none"
+    payload = _held()
+    return str(payload.get("user", "none")) if payload else "none"
 
 
 def end_pending_login() -> None:

@@ -26,6 +26,7 @@ from wtforms import Field, PasswordField
 from wtforms.validators import Length, Optional
 
 from .. import clock
+from ..access import signed_in_user
 from ..database import unit_of_work
 from ..extensions import db
 from ..i18n import lazy as _l
@@ -112,7 +113,7 @@ def reauthenticated(field: Field, *, always: bool = False, needed: str | None = 
     outside the window, or *always* (a new password needs the current one, ASVS V2.1.6);
     the message next to the field says so (*needed*, or PASSWORD_NEEDED).
     """
-    user: User = current_user._get_current_object()
+    user = signed_in_user()
     given = field.data or ""
     if given:
         if check_password(user, given):

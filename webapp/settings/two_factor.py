@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import flash, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from ..access import signed_in_user
 from ..auth.enrolment import ENROL_KEY
 from ..auth.reauth import reauthenticated, sensitive_step
 from ..extensions import db
@@ -32,11 +33,6 @@ from .forms import ConfirmCodeForm, TwoFactorChangeForm
 
 # The section's forms, each with its own prefix (their fields' ids stay apart).
 CHANGES = ("start", "codes", "off")
-
-
-def _user() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def two_factor_context(
@@ -98,7 +94,7 @@ def two_factor_start() -> Response:
     if not allowed:
         return _refused("start", form)
     try:
-        begin_enrolment(_user())
+        begin_enrolment(signed_in_user())
     except Refused:
         return see_other(url_for("settings.index", _anchor="two-factor"))
     return see_other(url_for("settings.two_factor_enrol"))
@@ -107,14 +103,14 @@ def two_factor_start() -> Response:
 @bp.get("/two-factor/enrol")
 @login_required
 def two_factor_enrol() -> Response:
-    return _enrol_screen(_user(), ConfirmCodeForm(formdata=None))
+    return _enrol_screen(signed_in_user(), ConfirmCodeForm(formdata=None))
 
 
 @bp.post("/two-factor/enrol")
 @login_required
 def two_factor_confirm() -> Response:
     """The first code of the app turns two-factor login on; the recovery codes follow once."""
-    user = _user()
+    user = signed_in_user()
     form = ConfirmCodeForm()
     if not form.validate_on_submit():
         return _enrol_screen(user, form, 422)
@@ -135,7 +131,7 @@ def two_factor_recovery_codes() -> Response:
     if not allowed:
         return _refused("codes", form)
     try:
-        codes = regenerate_recovery_codes(_user())
+        codes = regenerate_recovery_codes(signed_in_user())
     except Refused:
         return see_other(url_for("settings.index", _anchor="two-factor"))
     return _codes_screen(codes, first=False)
@@ -149,7 +145,7 @@ def two_factor_off() -> Response:
     if not allowed:
         return _refused("off", form)
     try:
-        turn_off(_user())
+        turn_off(signed_in_user())
     except Refused as refusal:
         flash(refusal.message, "error")
         return see_other(url_for("settings.index", _anchor="two-factor"))

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from flask import flash, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from ..access import signed_in_user
 from ..auth.reauth import password_due, reauthenticated, sensitive_step
 from ..crypto import digest
 from ..htmx import see_other
 from ..i18n import current_language, remember_language, speaking
-from ..models import User
 from ..screens import render_screen, show_refusal
 from ..services.credentials import change_password, request_email_change
 from ..services.refusals import Refused
@@ -22,11 +22,6 @@ from ..services.users import set_language
 from . import bp
 from .forms import LanguageForm, OwnEmailForm, OwnPasswordForm, TwoFactorChangeForm
 from .two_factor import two_factor_context
-
-
-def _user() -> User:
-    user: User = current_user._get_current_object()
-    return user
 
 
 def settings_screen(
@@ -38,7 +33,7 @@ def settings_screen(
     refusal: Refused | None = None,
 ) -> Response:
     """The page with its forms; the one that was sent keeps its input and errors."""
-    user = _user()
+    user = signed_in_user()
     sent = email_form or password_form or language_form or (two_factor and two_factor[1])
     if refusal is not None and sent is not None:
         show_refusal(sent, refusal)
@@ -71,7 +66,7 @@ def email() -> Response:
 
     The password is asked again unless it was given within the last minutes (auth.reauth).
     """
-    user = _user()
+    user = signed_in_user()
     form = OwnEmailForm(user=user)
     valid = form.validate_on_submit()
     if not (reauthenticated(form.current_password) and valid):
@@ -109,7 +104,7 @@ def password() -> Response:
 
     The current password is asked every time, even just after logging in (ASVS V2.1.6).
     """
-    user = _user()
+    user = signed_in_user()
     form = OwnPasswordForm(user=user)
     if not form.validate_on_submit():
         return settings_screen(password_form=form)
@@ -128,7 +123,7 @@ def language() -> Response:
     if not form.validate_on_submit():
         return settings_screen(language_form=form)
     chosen = form.language.data
-    set_language(_user(), chosen)
+    set_language(signed_in_user(), chosen)
     with speaking(chosen):
         flash(_("表示言語を変更しました。"), "success")
     return remember_language(see_other(url_for("settings.index")), chosen)

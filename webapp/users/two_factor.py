@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..access import contractor_required
+from ..access import contractor_required, signed_in_user
 from ..extensions import db
 from ..forms import PortalForm
 from ..htmx import see_other
@@ -29,7 +29,7 @@ def require_two_factor() -> Response:
         return see_other(url_for("users.index"))
     required = request.form.get("requires_two_factor") == "y"
     try:
-        set_contract_requirement(current_user._get_current_object(), required)
+        set_contract_requirement(signed_in_user(), required)
     except Refused as refusal:
         return render_screen(
             "users/index.html",
